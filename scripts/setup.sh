@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One-time (idempotent) set-up of a fresh machine: system packages for the plugin build
+# and a Python virtual environment with the nnplug package and its tools.
+# Re-running it is cheap: every step checks first whether it is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+# System packages: JUCE (with the VST3 SDK) and its dev libraries, a C++ test framework,
+# and the tools the tests use. Only asked of apt when one is missing.
+APT_PACKAGES=(juce-modules-source lv2-dev libgtest-dev cmake ninja-build pkg-config g++ xvfb espeak-ng)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "[setup] installing system packages: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python environment. torch is pinned exactly: an unpinned torch would pull a multi-GB CUDA build.
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "[setup] creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+stamp="$VENV/.nnplug-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "[setup] installing nnplug and its dependencies into $VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+    "$VENV/bin/pip" install -q -e ".[dev]"
+    touch "$stamp"
+fi
+echo "[setup] ready: $VENV/bin/nnplug"
