@@ -1,0 +1,5 @@
+import sys
+
+from nnplug.cli import main
+
+sys.exit(main())

@@ -1,0 +1,50 @@
+"""The `nnplug` command: one sub-command per module in `nnplug.commands`.
+
+Each command module defines `register(subparsers)`, which adds its parser and sets
+`func(args) -> int` on it. Importing is lazy per command so `nnplug --help` stays fast
+and a broken optional dependency only breaks the command that needs it.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# module name in nnplug.commands -> one-line summary shown by `nnplug --help`
+COMMANDS = {
+    "bench": "measure streaming (and plugin) speed against the alternatives",
+}
+
+
+class UserError(Exception):
+    """An error caused by the user's input: printed as one clear line, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nnplug",
+        description="Turn streamable neural audio models into audio plugins, and prove them correct.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        module = importlib.import_module(f"nnplug.commands.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as e:
+        print(f"nnplug {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

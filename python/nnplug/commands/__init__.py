@@ -1,0 +1,1 @@
+"""Sub-commands of the `nnplug` CLI; each module has `register(subparsers)`."""
