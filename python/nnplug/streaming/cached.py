@@ -1,0 +1,159 @@
+"""Streaming (cached) layers. Each one keeps, between calls, exactly the state that offline
+processing would have read from the neighbouring samples: the tail of the previous input
+for a convolution, the overlapping tail of the previous output for a transposed
+convolution, or the last samples of a signal for a pure delay.
+
+State is created lazily with the batch size, dtype and device of the first call, and
+cleared by `reset()`. An empty 1-D `cache` means "reset": the next call starts from
+silence. All of them are TorchScript-compatible, so a converted model can be scripted
+without a warm-up call.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def _empty() -> torch.Tensor:
+    return torch.zeros(0)
+
+
+class CachedConv1d(nn.Module):
+    """A conv1d with no padding whose input is preceded by the last `cache_len` samples of
+    the stream (zeros at the start). A negative `cache_len` means the first -cache_len
+    samples of every buffer are never read (a kernel shorter than its stride) and are
+    dropped instead."""
+
+    def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
+                 dilation: int, groups: int, cache_len: int):
+        super().__init__()
+        self.weight = nn.Parameter(weight.detach().clone(), requires_grad=False)
+        self.bias = None if bias is None else nn.Parameter(bias.detach().clone(), requires_grad=False)
+        self.stride = int(stride)
+        self.dilation = int(dilation)
+        self.groups = int(groups)
+        self.cache_len = max(int(cache_len), 0)
+        self.skip = max(-int(cache_len), 0)
+        self.register_buffer("cache", _empty(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache_len > 0:
+            if self.cache.dim() == 1:
+                self.cache = torch.zeros(x.size(0), x.size(1), self.cache_len, dtype=x.dtype, device=x.device)
+            x = torch.cat([self.cache, x], -1)
+            self.cache = x[:, :, x.size(-1) - self.cache_len:]
+        elif self.skip > 0:
+            x = x[:, :, self.skip:]
+        return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+    @torch.jit.export
+    def reset(self):
+        self.cache = _empty()
+
+    def extra_repr(self) -> str:
+        return (f"{self.weight.shape[1] * self.groups}, {self.weight.shape[0]}, kernel={self.weight.shape[-1]}, "
+                f"stride={self.stride}, dilation={self.dilation}, cache={self.cache_len}, skip={self.skip}")
+
+
+class CachedConvTranspose1d(nn.Module):
+    """A transposed conv1d with no padding whose overlapping output tail (kernel span minus
+    stride) is carried to the next call and added there (overlap-add of the exact
+    partial sums, not a crossfade). Works for any kernel, stride, dilation and padding:
+    padding only decides which output sample comes first, i.e. the delay."""
+
+    def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
+                 dilation: int, groups: int):
+        super().__init__()
+        self.weight = nn.Parameter(weight.detach().clone(), requires_grad=False)
+        self.bias = None if bias is None else nn.Parameter(bias.detach().clone(), requires_grad=False)
+        self.stride = int(stride)
+        self.dilation = int(dilation)
+        self.groups = int(groups)
+        span = (weight.shape[-1] - 1) * self.dilation + 1
+        self.overlap = max(span - self.stride, 0)
+        self.pad_end = max(self.stride - span, 0)
+        self.register_buffer("cache", _empty(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.conv_transpose1d(x, self.weight, None, self.stride, 0, 0, self.groups, self.dilation)
+        n = x.size(-1) * self.stride
+        if self.overlap > 0:
+            if self.cache.dim() == 1:
+                self.cache = torch.zeros(y.size(0), y.size(1), self.overlap, dtype=y.dtype, device=y.device)
+            head = y[:, :, : self.overlap] + self.cache
+            self.cache = y[:, :, n:]
+            y = torch.cat([head, y[:, :, self.overlap: n]], -1)
+        elif self.pad_end > 0:
+            y = F.pad(y, [0, self.pad_end])
+        if self.bias is not None:
+            y = y + self.bias.unsqueeze(-1)
+        return y
+
+    @torch.jit.export
+    def reset(self):
+        self.cache = _empty()
+
+    def extra_repr(self) -> str:
+        return (f"{self.weight.shape[0]}, {self.weight.shape[1] * self.groups}, kernel={self.weight.shape[-1]}, "
+                f"stride={self.stride}, dilation={self.dilation}, overlap={self.overlap}")
+
+
+class Delay(nn.Module):
+    """A pure delay line of `samples` samples: aligns a path with a slower parallel one."""
+
+    def __init__(self, samples: int):
+        super().__init__()
+        if samples <= 0:
+            raise ValueError("a Delay needs a positive number of samples")
+        self.samples = int(samples)
+        self.register_buffer("cache", _empty(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache.dim() == 1:
+            self.cache = torch.zeros(x.size(0), x.size(1), self.samples, dtype=x.dtype, device=x.device)
+        y = torch.cat([self.cache, x], -1)
+        self.cache = y[:, :, x.size(-1):]
+        return y[:, :, : x.size(-1)]
+
+    @torch.jit.export
+    def reset(self):
+        self.cache = _empty()
+
+    def extra_repr(self) -> str:
+        return str(self.samples)
+
+
+class InputGuard(nn.Module):
+    """First node of every streaming model: refuses buffers that would make the stream
+    drift (length not a multiple of the model's ratio) and a batch size that differs from
+    the one the state was built for."""
+
+    def __init__(self, ratio: int, channels: int):
+        super().__init__()
+        self.ratio = int(ratio)
+        self.channels = int(channels)
+        self.batch = -1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 3:
+            raise RuntimeError("nnplug streaming: expected input (batch, channels, time), got {} dimensions".format(x.dim()))
+        if self.channels > 0 and x.size(1) != self.channels:
+            raise RuntimeError("nnplug streaming: expected {} input channels, got {}".format(self.channels, x.size(1)))
+        if x.size(-1) % self.ratio != 0:
+            raise RuntimeError(
+                "nnplug streaming: buffer of {} samples is not a multiple of the model ratio {}; "
+                "use buffers of k*{} samples".format(x.size(-1), self.ratio, self.ratio))
+        if self.batch < 0:
+            self.batch = x.size(0)
+        elif x.size(0) != self.batch:
+            raise RuntimeError(
+                "nnplug streaming: batch size changed from {} to {}; call reset() before streaming "
+                "with a new batch size".format(self.batch, x.size(0)))
+        return x
+
+    @torch.jit.export
+    def reset(self):
+        self.batch = -1
