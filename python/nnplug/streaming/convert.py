@@ -202,8 +202,8 @@ class _Converter:
             self.graph = tracer.trace(self.root)
         except Exception as e:  # noqa: BLE001 - fx raises many kinds; all mean "not traceable"
             raise ConversionError(
-                f"cannot trace {type(model).__name__}.{method}: {e}. Streaming conversion needs a forward "
-                "without Python control flow that depends on tensor values or shapes.") from e
+                f"cannot trace {type(model).__name__}.{method} with torch.fx: {e}. Streaming conversion needs "
+                "a method that calls installed submodules and has no control flow on tensor values or shapes.") from e
         self.modules = dict(self.root.named_modules())
         self.stateful: List[nn.Module] = []
         self.values: Dict[fx.Node, Any] = {}

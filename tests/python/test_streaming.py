@@ -1,0 +1,301 @@
+"""Streaming equals offline, shifted by the computed delay: property tests over random
+architectures and buffer sequences, plus the error paths of `convert`.
+
+Tolerances: float64 <= 1e-12 absolute (streaming and offline sum the same products, only
+in a different order/blocking; observed ~1e-15), float32 <= 1e-5 relative to the signal's
+peak (the same reorderings at float32 precision, accumulated over a few layers).
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import nnplug.streaming as ns
+from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buffers
+from streaming_cases import models
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def buffer_sequence(draw, ratio: int):
+    return draw(st.lists(st.integers(1, 12), min_size=1, max_size=6).map(lambda ks: [k * ratio for k in ks]))
+
+
+def stream_vs_offline(model, x, sizes, delay_offset=0, dtype=torch.float64):
+    model = model.to(dtype)
+    x = x.to(dtype)
+    stream = ns.convert(model)
+    with torch.no_grad():
+        offline = model(x)
+        streamed = run_in_buffers(stream, x, sizes)
+    left, right = interior_margins(stream.receptive_field)
+    return stream, compare_shifted(offline, streamed, stream.delay + delay_offset, left, right)
+
+
+def signal(ratio: int, seed: int, receptive=(0, 0)):
+    g = torch.Generator().manual_seed(seed)
+    span = int(abs(receptive[0]) + abs(receptive[1]))
+    length = ratio * max(8, -(-(3 * span + 256) // ratio))
+    return torch.randn(2, 1, length, generator=g, dtype=torch.float64)
+
+
+@SETTINGS
+@given(model=models(), data=st.data())
+def test_streaming_equals_offline_float64(model, data):
+    probe = ns.convert(model)
+    sizes = buffer_sequence(data.draw, probe.ratio)
+    x = signal(probe.ratio, data.draw(st.integers(0, 1000)), probe.receptive_field)
+    _, cmp = stream_vs_offline(model, x, sizes)
+    assert cmp.compared > 0
+    assert cmp.max_abs_error <= 1e-12, cmp
+
+
+@SETTINGS
+@given(model=models(), data=st.data())
+def test_streaming_equals_offline_float32(model, data):
+    probe = ns.convert(model)
+    sizes = buffer_sequence(data.draw, probe.ratio)
+    x = signal(probe.ratio, data.draw(st.integers(0, 1000)), probe.receptive_field)
+    _, cmp = stream_vs_offline(model, x, sizes, dtype=torch.float32)
+    assert cmp.relative_error <= 1e-5, cmp
+
+
+@SETTINGS
+@given(model=models(), data=st.data(), off=st.sampled_from([-1, 1]))
+def test_off_by_one_delay_is_detected(model, data, off):
+    """The comparison is not vacuous: the same check with delay +-1 must fail."""
+    probe = ns.convert(model)
+    assume(probe.delay + off >= 0)
+    x = signal(probe.ratio, data.draw(st.integers(0, 1000)), probe.receptive_field)
+    with torch.no_grad():
+        offline = model.double()(x)
+    left, right = interior_margins(probe.receptive_field)
+    assume(float(offline[..., left:-right].std()) > 1e-3)   # a (rare) constant output can't show a shift
+    _, cmp = stream_vs_offline(model, x, [probe.ratio * 3], delay_offset=off)
+    assert cmp.max_abs_error > 1e-6
+
+
+def seed_autoencoder():
+    torch.manual_seed(0)
+    return nn.Sequential(
+        ns.Conv1d(1, 16, 3, stride=2, padding=1), nn.ReLU(),
+        ns.Conv1d(16, 16, 3, stride=2, padding=1), nn.ReLU(),
+        ns.Conv1d(16, 16, 3, stride=2, padding=1),
+        ns.ConvTranspose1d(16, 16, 4, stride=2, padding=1), nn.ReLU(),
+        ns.ConvTranspose1d(16, 16, 4, stride=2, padding=1), nn.ReLU(),
+        ns.ConvTranspose1d(16, 1, 4, stride=2, padding=1),
+    ).eval()
+
+
+def test_seed_autoencoder_delay_and_ratio():
+    stream = ns.convert(seed_autoencoder())
+    # strided convs with centred padding add no delay (their stride gives the look-ahead);
+    # each transposed conv (k=4, s=2, p=1) gives d -> 2d + 1: 0 -> 1 -> 3 -> 7
+    assert (stream.delay, stream.ratio) == (7, 8)
+
+
+def test_delay_zero_model_is_compared():
+    """A causal model has delay 0; the check must still compare samples (no y[..., :-0])."""
+    model = nn.Sequential(ns.Conv1d(1, 4, 5, padding="causal"), nn.Tanh(), ns.Conv1d(4, 1, 3, padding="causal")).eval()
+    x = signal(1, 3)
+    stream, cmp = stream_vs_offline(model, x, [1, 7, 64])
+    assert stream.delay == 0
+    assert cmp.compared > 200 and cmp.max_abs_error <= 1e-12
+    _, shifted = stream_vs_offline(model, x, [64], delay_offset=1)
+    assert shifted.max_abs_error > 1e-3
+
+
+def test_anticausal_padding_adds_delay():
+    model = nn.Sequential(ns.Conv1d(1, 1, 5, padding="anticausal")).eval()
+    assert ns.convert(model).delay == 4
+
+
+def test_transposed_conv_any_padding():
+    """kernel - stride != 2 * padding streams exactly too."""
+    for k, s, p in [(5, 2, 0), (7, 3, 1), (2, 3, 0), (9, 2, 4), (4, 4, 3)]:
+        model = nn.Sequential(ns.Conv1d(1, 2, 1), ns.ConvTranspose1d(2, 1, k, stride=s, padding=p)).eval()
+        stream, cmp = stream_vs_offline(model, signal(1, k), [5, 16])
+        assert cmp.max_abs_error <= 1e-12, (k, s, p, cmp)
+        assert stream.delay == p
+
+
+def test_branches_with_different_strides_are_aligned():
+    """The reference implementation misaligns strided branches with unequal delays."""
+    torch.manual_seed(1)
+
+    class TwoScale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fine = ns.Sequential(ns.Conv1d(1, 2, 5, padding="anticausal"), ns.Conv1d(2, 1, 3, padding=1))
+            self.coarse = ns.Sequential(ns.Conv1d(1, 2, 4, stride=4, padding="centered"), nn.Tanh(),
+                                        ns.ConvTranspose1d(2, 1, 8, stride=4, padding=2))
+
+        def forward(self, x):
+            return self.fine(x) * torch.sigmoid(self.coarse(x)) + self.coarse(x)
+
+    model = TwoScale().eval()
+    stream, cmp = stream_vs_offline(model, signal(4, 5), [4, 12, 40])
+    assert cmp.max_abs_error <= 1e-12
+
+
+def test_branches_module_returns_aligned_list():
+    model = ns.Branches(ns.Conv1d(1, 1, 3, padding="anticausal"), ns.Conv1d(1, 1, 1)).double().eval()
+    stream = ns.convert(model)
+    x = signal(1, 9)
+    outs = stream(x)
+    assert stream.delay == 2
+    offline = model(x)
+    for o, ref in zip(outs, offline):
+        cmp = compare_shifted(ref, o, 2, 3, 3)
+        assert cmp.max_abs_error <= 1e-12
+
+
+def test_scripted_and_eager_streams_are_identical():
+    stream = ns.convert(seed_autoencoder())
+    scripted = torch.jit.script(ns.convert(seed_autoencoder()))   # no warm-up call before scripting
+    x = torch.randn(1, 1, 2048)
+    sizes = [8, 64, 256, 24]
+    assert torch.equal(run_in_buffers(stream, x, sizes), run_in_buffers(scripted, x, sizes))
+    assert (scripted.delay, scripted.ratio) == (stream.delay, stream.ratio)
+
+
+def test_reset_returns_to_silence():
+    stream = ns.convert(seed_autoencoder())
+    x = torch.randn(1, 1, 512)
+    first = run_in_buffers(stream, x, [64])
+    run_in_buffers(stream, torch.randn(1, 1, 256), [64])
+    stream.reset()
+    assert torch.equal(run_in_buffers(stream, x, [64]), first)
+
+
+def test_buffer_not_multiple_of_ratio_is_an_error():
+    stream = ns.convert(seed_autoencoder())
+    with pytest.raises(RuntimeError, match="not a multiple of the model ratio 8"):
+        stream(torch.zeros(1, 1, 12))
+
+
+def test_batch_change_requires_reset():
+    stream = ns.convert(seed_autoencoder())
+    stream(torch.zeros(2, 1, 16))
+    with pytest.raises(RuntimeError, match="batch size changed from 2 to 3; call reset"):
+        stream(torch.zeros(3, 1, 16))
+    stream.reset()
+    assert stream(torch.zeros(3, 1, 16)).shape == (3, 1, 16)
+
+
+def test_encode_method_streams_at_latent_rate():
+    class AE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = seed_autoencoder()[:5]
+
+        def encode(self, x):
+            return self.encoder(x)
+
+    model = AE().eval()
+    stream = ns.convert(model, method="encode")
+    assert (stream.in_ratio, stream.out_ratio, stream.ratio) == (1, 8, 8)
+    x = signal(8, 2)
+    with torch.no_grad():
+        offline = model.double().encode(x)
+    streamed = run_in_buffers(ns.convert(model, method="encode"), x, [8, 32])
+    left, right = interior_margins(stream.receptive_field, 1 / 8)
+    assert compare_shifted(offline, streamed, stream.delay, left, right).max_abs_error <= 1e-12
+
+
+@pytest.mark.parametrize("layer, message", [
+    (lambda: nn.Linear(8, 8), "unsupported layer .*Linear"),
+    (lambda: nn.LSTM(8, 8), "unsupported layer .*LSTM"),
+    (lambda: nn.GroupNorm(1, 1), "unsupported layer .*GroupNorm"),
+    (lambda: nn.Upsample(scale_factor=2), "unsupported layer .*Upsample"),
+])
+def test_unsupported_layers_are_named(layer, message):
+    model = nn.Sequential(ns.Conv1d(1, 1, 3, padding=1), layer())
+    with pytest.raises(ns.ConversionError, match=message):
+        ns.convert(model)
+
+
+class TimeSlice(nn.Module):
+    def forward(self, x):
+        return x[..., 1:]
+
+
+class TimeCat(nn.Module):
+    def forward(self, x):
+        return torch.cat([x, x], -1)
+
+
+class Interpolate(nn.Module):
+    def forward(self, x):
+        return F.interpolate(x, scale_factor=2.0)
+
+
+class ShapeDependent(nn.Module):
+    def forward(self, x):
+        return x * x.shape[-1]
+
+
+class MeanOverTime(nn.Module):
+    def forward(self, x):
+        return x - x.mean(-1, keepdim=True)
+
+
+@pytest.mark.parametrize("module, message", [
+    (TimeSlice, r"indexing .* only channel slices"),
+    (TimeCat, "concatenation along dim -1"),
+    (Interpolate, "unsupported operation 'torch.nn.functional.interpolate'"),
+    (ShapeDependent, "unsupported operation"),
+    (MeanOverTime, "unsupported operation 'mean'"),
+])
+def test_unsupported_operations_are_named(module, message):
+    with pytest.raises(ns.ConversionError, match=message):
+        ns.convert(nn.Sequential(ns.Conv1d(1, 1, 3, padding=1), module()))
+
+
+def test_merging_signals_at_different_rates_is_an_error():
+    class Bad(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.down = ns.Conv1d(1, 1, 2, stride=2)
+
+        def forward(self, x):
+            return torch.cat([self.down(x), self.down(x)], 1) + x[:, :, :]
+
+    with pytest.raises(ns.ConversionError, match="different rates"):
+        ns.convert(Bad())
+
+
+def test_original_model_is_untouched_and_weights_shared_by_value():
+    model = seed_autoencoder()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    stream = ns.convert(model)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert not any(isinstance(m, ns.CachedConv1d) for m in model.modules())
+    assert sum(isinstance(m, ns.CachedConv1d) for m in stream.modules()) == 3
+
+
+def test_weight_norm_is_folded():
+    conv = nn.utils.parametrizations.weight_norm(nn.Conv1d(1, 2, 3, padding=1))
+    model = nn.Sequential(conv, ns.Conv1d(2, 1, 1)).eval()
+    _, cmp = stream_vs_offline(model, signal(1, 4), [16])
+    assert cmp.max_abs_error <= 1e-12
+
+
+def test_baselines():
+    model = seed_autoencoder().double()
+    x = signal(8, 7)
+    with torch.no_grad():
+        offline = model(x)
+    cw = ns.ContextWindow(model, 64)
+    out = run_in_buffers(cw, x, [64])
+    assert compare_shifted(offline, out, cw.delay, 32, 32).max_abs_error <= 1e-12
+    ola = ns.OverlapAdd(model, 64, 0.5)
+    assert ola.delay == 32
+    out = run_in_buffers(ola, x, [64])
+    cmp = compare_shifted(offline, out, ola.delay, 64, 64)
+    assert 1e-6 < cmp.max_abs_error   # overlap-add is only an approximation
+
