@@ -18,7 +18,7 @@ import nnplug.streaming as ns
 from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buffers
 from streaming_cases import models
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def buffer_sequence(draw, ratio: int):

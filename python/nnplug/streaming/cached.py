@@ -4,11 +4,11 @@ for a convolution, the overlapping tail of the previous output for a transposed
 convolution, or the last samples of a signal for a pure delay.
 
 State is created lazily with the batch size, dtype and device of the first call, and
-cleared by `reset()`. An empty 1-D `cache` means "reset": the next call starts from
+cleared by `reset()`. It is a plain tensor attribute, not a buffer: it is never saved in a
+state_dict, and assigning it is cheap in eager mode. An empty 1-D `cache` means "reset": the next call starts from
 silence. All of them are TorchScript-compatible, so a converted model can be scripted
 without a warm-up call.
 """
-from __future__ import annotations
 
 from typing import Optional
 
@@ -27,6 +27,8 @@ class CachedConv1d(nn.Module):
     samples of every buffer are never read (a kernel shorter than its stride) and are
     dropped instead."""
 
+    cache: torch.Tensor
+
     def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
                  dilation: int, groups: int, cache_len: int):
         super().__init__()
@@ -37,7 +39,7 @@ class CachedConv1d(nn.Module):
         self.groups = int(groups)
         self.cache_len = max(int(cache_len), 0)
         self.skip = max(-int(cache_len), 0)
-        self.register_buffer("cache", _empty(), persistent=False)
+        self.cache = _empty()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cache_len > 0:
@@ -59,10 +61,15 @@ class CachedConv1d(nn.Module):
 
 
 class CachedConvTranspose1d(nn.Module):
-    """A transposed conv1d with no padding whose overlapping output tail (kernel span minus
-    stride) is carried to the next call and added there (overlap-add of the exact
-    partial sums, not a crossfade). Works for any kernel, stride, dilation and padding:
-    padding only decides which output sample comes first, i.e. the delay."""
+    """A transposed conv1d run on the last `cache_len` input samples plus the new buffer,
+    keeping only the output samples that are complete (all their inputs present) and new.
+
+    Caching the input rather than the overlapping output tail keeps the bias inside the
+    single conv_transpose1d call (fewer ops per buffer, which matters at small buffers)
+    and works for any kernel, stride, dilation and padding: padding only decides which
+    output sample comes first, i.e. the delay (`delay_in * stride + padding`)."""
+
+    cache: torch.Tensor
 
     def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
                  dilation: int, groups: int):
@@ -73,26 +80,23 @@ class CachedConvTranspose1d(nn.Module):
         self.dilation = int(dilation)
         self.groups = int(groups)
         span = (weight.shape[-1] - 1) * self.dilation + 1
-        self.overlap = max(span - self.stride, 0)
-        self.pad_end = max(self.stride - span, 0)
-        self.register_buffer("cache", _empty(), persistent=False)
+        # output i reads inputs (i - j*dilation)/stride: with ceil((span-1)/stride) past inputs
+        # in front, outputs from cache_len*stride on are complete
+        self.cache_len = -(-(span - 1) // self.stride)
+        # a kernel shorter than its stride leaves structural zeros at the end: make torch emit them
+        self.output_padding = max(self.stride - span, 0)
+        self.cache = _empty()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.conv_transpose1d(x, self.weight, None, self.stride, 0, 0, self.groups, self.dilation)
-        n = x.size(-1) * self.stride
-        if self.overlap > 0:
+        if self.cache_len > 0:
             if self.cache.dim() == 1:
-                self.cache = torch.zeros(y.size(0), y.size(1), self.overlap, dtype=y.dtype, device=y.device)
-            # the cache may be longer than this call's output (long kernel, short buffer):
-            # add it in full, emit n samples, carry the rest
-            y[:, :, : self.overlap] += self.cache
-            self.cache = y[:, :, n:]
-            y = y[:, :, :n]
-        elif self.pad_end > 0:
-            y = F.pad(y, [0, self.pad_end])
-        if self.bias is not None:
-            y = y + self.bias.unsqueeze(-1)
-        return y
+                self.cache = torch.zeros(x.size(0), x.size(1), self.cache_len, dtype=x.dtype, device=x.device)
+            x = torch.cat([self.cache, x], -1)
+            self.cache = x[:, :, x.size(-1) - self.cache_len:]
+        y = F.conv_transpose1d(x, self.weight, self.bias, self.stride, 0, self.output_padding, self.groups,
+                               self.dilation)
+        start = self.cache_len * self.stride
+        return y[:, :, start: start + (x.size(-1) - self.cache_len) * self.stride]
 
     @torch.jit.export
     def reset(self):
@@ -100,18 +104,20 @@ class CachedConvTranspose1d(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"{self.weight.shape[0]}, {self.weight.shape[1] * self.groups}, kernel={self.weight.shape[-1]}, "
-                f"stride={self.stride}, dilation={self.dilation}, overlap={self.overlap}")
+                f"stride={self.stride}, dilation={self.dilation}, cache={self.cache_len}")
 
 
 class Delay(nn.Module):
     """A pure delay line of `samples` samples: aligns a path with a slower parallel one."""
+
+    cache: torch.Tensor
 
     def __init__(self, samples: int):
         super().__init__()
         if samples <= 0:
             raise ValueError("a Delay needs a positive number of samples")
         self.samples = int(samples)
-        self.register_buffer("cache", _empty(), persistent=False)
+        self.cache = _empty()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cache.dim() == 1:
