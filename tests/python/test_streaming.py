@@ -299,3 +299,25 @@ def test_baselines():
     cmp = compare_shifted(offline, out, ola.delay, 64, 64)
     assert 1e-6 < cmp.max_abs_error   # overlap-add is only an approximation
 
+
+
+class ChannelOps(nn.Module):
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)
+        return torch.cat([F.softmax(a, dim=1), F.glu(torch.cat([a, b], 1), dim=1), x[:, 1:3]], 1)
+
+
+def test_channel_ops_stream():
+    model = nn.Sequential(ns.Conv1d(1, 4, 3, padding=1), ChannelOps()).double().eval()
+    _, cmp = stream_vs_offline(model, signal(1, 11), [16])
+    assert cmp.max_abs_error <= 1e-12
+
+
+class GluOverTime(nn.Module):
+    def forward(self, x):
+        return F.glu(x)          # default dim=-1: time
+
+
+def test_channel_op_over_time_is_refused():
+    with pytest.raises(ns.ConversionError, match="'glu' along dim -1"):
+        ns.convert(nn.Sequential(ns.Conv1d(1, 2, 3, padding=1), GluOverTime()))

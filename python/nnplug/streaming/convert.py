@@ -72,9 +72,11 @@ _POINTWISE_FUNCTIONS = {
     operator.abs, operator.pow, operator.iadd, operator.imul, operator.isub,
 }
 _CONCAT_FUNCTIONS = {torch.cat, torch.concat, torch.concatenate}
-_SPLIT_NAMES = {"chunk", "split", "tensor_split", "unbind"}
+_SPLIT_NAMES = {"chunk", "split", "tensor_split"}   # (x, n_or_sizes, dim)
 _UNTIMED_SOURCES = {torch.rand_like, torch.randn_like, torch.zeros_like, torch.ones_like, torch.full_like}
 _CHANNEL_DIMS = (1, -2)
+# ops that mix channels at each time step; value: their default dim
+_CHANNEL_OPS = {"softmax": None, "log_softmax": None, "glu": -1}
 
 
 @dataclass(frozen=True)
@@ -322,8 +324,8 @@ class _Converter:
             return _CONST
         if target is operator.getitem:
             return self._getitem(node, args[0], node.args[1])
-        if name in _SPLIT_NAMES and node.op == "call_method" or target in (torch.chunk, torch.split, torch.unbind):
-            dim = node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else (0 if name == "unbind" else 0))
+        if (node.op == "call_method" and name in _SPLIT_NAMES) or target in (torch.chunk, torch.split):
+            dim = node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else 0)
             if dim not in _CHANNEL_DIMS:
                 raise ConversionError(f"'{name}' along dim {dim} at {_location(node)}: only channel splits (dim=1) stream")
             return SplitSignal(args[0])
@@ -337,13 +339,14 @@ class _Converter:
         if target in _UNTIMED_SOURCES:
             s = signals[0]
             return Signal(s.rate, None, s.lo, s.hi)
-        pointwise = target in _POINTWISE_FUNCTIONS or name in _POINTWISE_NAMES
-        if not pointwise:
+        if name in _CHANNEL_OPS:
+            dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else _CHANNEL_OPS[name])
+            if dim not in _CHANNEL_DIMS:
+                raise ConversionError(f"'{name}' along dim {dim} at {_location(node)}: only dim=1 (channels) can stream")
+        elif not (target in _POINTWISE_FUNCTIONS or name in _POINTWISE_NAMES):
             raise ConversionError(
                 f"unsupported operation '{_target_name(node)}' at {_location(node)}: it is not pointwise in "
                 "time, so it cannot be streamed (supported: convs, pointwise ops, channel cat/split, add/mul of branches)")
-        if name in ("softmax", "glu") and node.kwargs.get("dim", 1) not in _CHANNEL_DIMS:
-            raise ConversionError(f"'{name}' across time at {_location(node)} cannot be streamed")
         nodes = [a for a in node.all_input_nodes if isinstance(self.values.get(a), Signal)]
         return self._align(node, nodes, f"'{name}'")
 
