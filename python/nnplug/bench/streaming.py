@@ -48,14 +48,16 @@ def _methods(model: nn.Module, buffer: int) -> Dict[str, torch.jit.ScriptModule]
 def bench_model(name: str, model: nn.Module, buffers: Sequence[int], seconds: float, rounds: int,
                 progress: Callable[[str], None] = lambda s: None) -> List[Row]:
     model = model.eval()
-    ratio = convert(model).ratio
+    analysis = convert(model)
+    lo, hi = analysis.receptive_field
     torch.manual_seed(0)
-    samples = int(seconds * SAMPLE_RATE)
+    # long enough for samples whose receptive field lies inside the signal (the error column)
+    samples = max(int(seconds * SAMPLE_RATE), 3 * int(hi - lo))
     rows: List[Row] = []
     for buffer in buffers:
-        if buffer % ratio:
+        if buffer % analysis.ratio:
             continue
-        n = (samples // buffer) * buffer
+        n = -(-samples // buffer) * buffer
         x = 0.5 * torch.randn(1, 1, n)
         with torch.inference_mode():
             offline = model(x)
@@ -70,7 +72,7 @@ def bench_model(name: str, model: nn.Module, buffers: Sequence[int], seconds: fl
                     outputs[label] = run_in_buffers(method, x, [buffer])
                     times[label].append(time.perf_counter() - t0)
         cached_time = statistics.median(times["cached"])
-        margins = interior_margins(convert(model).receptive_field)
+        margins = interior_margins(analysis.receptive_field)
         for label, (_, delay) in methods.items():
             t = statistics.median(times[label])
             cmp = compare_shifted(offline, outputs[label], delay, *margins)

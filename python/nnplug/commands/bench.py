@@ -8,11 +8,12 @@ import sys
 from nnplug.cli import UserError
 
 DEFAULT_BUFFERS = "64,128,256,512,1024,2048,4096,8192"
-DEFAULT_MODELS = "seed,rave-v2"
+DEFAULT_MODELS = "seed,rave-2048"
 MODEL_CONFIGS = {
     "seed": {"architecture": "seed"},
-    "rave-tiny": {"architecture": "rave", "size": "tiny"},
     "rave-small": {"architecture": "rave", "size": "small"},
+    # RAVE v2 proportions (16 bands, strides 4-4-4-2: total 2048) at a third of its width: 4.7 M parameters
+    "rave-2048": {"architecture": "rave", "size": "v2", "capacity": 32},
     "rave-v2": {"architecture": "rave", "size": "v2"},
 }
 
@@ -45,7 +46,7 @@ def run_streaming(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from nnplug.bench.streaming import as_dicts, bench_model, markdown, verdict
-    from nnplug.models import build_model
+    from nnplug.models import build_model, set_randomness
 
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in names if m not in MODEL_CONFIGS]
@@ -61,6 +62,7 @@ def run_streaming(args: argparse.Namespace) -> int:
         for name in names:
             torch.manual_seed(0)
             model = build_model(MODEL_CONFIGS[name])
+            set_randomness(model, enabled=False)   # every method must see the same deterministic model
             params = sum(p.numel() for p in model.parameters())
             bar.write(f"{name}: {params / 1e6:.2f} M parameters")
             rows += bench_model(name, model, buffers, args.seconds, args.rounds,

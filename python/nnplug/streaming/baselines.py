@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn as nn
 
-from .convert import convert
+from .convert import convert, trace_offline
 
 
 def _round_up(n: int, multiple: int) -> int:
@@ -36,7 +36,7 @@ class ContextWindow(nn.Module):
         analysis = _analyse(model, buffer_size)
         lo, hi = analysis.receptive_field
         self.receptive_field = analysis.receptive_field
-        self.model = model.eval()
+        self.model = trace_offline(model)
         self.buffer_size = int(buffer_size)
         self.delay = max(math.ceil(hi), 0)
         # the window start stays on the model's stride grid, so every layer computes what it does offline
@@ -70,7 +70,7 @@ class OverlapAdd(nn.Module):
     def __init__(self, model: nn.Module, buffer_size: int, overlap: float):
         super().__init__()
         analysis = _analyse(model, buffer_size)
-        self.model = model.eval()
+        self.model = trace_offline(model)
         self.buffer_size = int(buffer_size)
         samples = int(round(overlap * buffer_size)) if overlap < 1 else int(overlap)
         self.overlap = min(_round_up(max(samples, 1), analysis.ratio), buffer_size)

@@ -438,6 +438,14 @@ def _fetch_attr(root: nn.Module, target: str):
     return obj
 
 
+def trace_offline(model: nn.Module, method: str = "forward") -> fx.GraphModule:
+    """The offline model as an fx graph (no caching): TorchScript-able even when the
+    Python model is not (Python attributes are resolved at trace time). The baselines run
+    it so that all methods are compared in TorchScript."""
+    root = _Method(copy.deepcopy(model).eval(), method)
+    return fx.GraphModule(root, _Tracer().trace(root)).eval()
+
+
 def convert(model: nn.Module, method: str = "forward", in_channels: int = 0) -> StreamingModule:
     """A streaming copy of `model.<method>` with the same weights.
 
