@@ -1,0 +1,296 @@
+"""nnplug.export: the nn~ convention, metadata, validation, atomic writes, and the CLI."""
+import argparse
+import hashlib
+import json
+import os
+
+import pytest
+import torch
+import torch.nn as nn
+
+import nnplug
+from nnplug import streaming as ns
+from nnplug.export import ExportError, export, weights_sha256
+from nnplug.models import RaveModel, SeedAutoencoder, config_for, set_randomness
+from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buffers
+
+torch.set_num_threads(1)
+
+META_KEYS = {"format_version", "name", "author", "description", "version", "sample_rate", "ratio", "delay",
+             "methods", "channels", "latent_size", "streaming", "deterministic", "torch_version",
+             "weights_sha256"}
+
+
+def load_with_meta(path):
+    extra = {"nnplug.json": ""}
+    m = torch.jit.load(path, _extra_files=extra)
+    return m, json.loads(extra["nnplug.json"])
+
+
+@pytest.fixture(scope="module")
+def seed_file(tmp_path_factory):
+    torch.manual_seed(0)
+    model = SeedAutoencoder().eval()
+    path = str(tmp_path_factory.mktemp("seed") / "seed.ts")
+    meta = nnplug.export(model, path, sample_rate=48000, name="seed", author="me", description="d", version="1.2",
+                         verbose=False)
+    return model, path, meta
+
+
+@pytest.fixture(scope="module")
+def rave_file(tmp_path_factory):
+    torch.manual_seed(0)
+    model = RaveModel(config_for("tiny")).eval()
+    path = str(tmp_path_factory.mktemp("rave") / "rave.ts")
+    meta = export(model, path, sample_rate=44100, name="rave-tiny", noise=False, verbose=False)
+    return model, path, meta
+
+
+def test_seed_file_follows_the_convention(seed_file):
+    model, path, meta = seed_file
+    m, extra = load_with_meta(path)
+    assert extra == meta == json.loads(m.nnplug_metadata)
+    assert META_KEYS <= set(meta)
+    assert m.get_methods() == ["forward", "encode", "decode"]
+    assert m.get_attributes() == []
+    assert m.forward_params.tolist() == [1, 1, 1, 1]
+    assert m.encode_params.tolist() == [1, 1, 16, 8]
+    assert m.decode_params.tolist() == [16, 8, 1, 1]
+    assert m.sr == 48000
+    assert (meta["ratio"], meta["delay"], meta["latent_size"], meta["channels"]) == (8, 7, 16, 1)
+    assert meta["methods"]["forward"] == {"in_channels": 1, "in_ratio": 1, "out_channels": 1, "out_ratio": 1,
+                                          "delay": 7}
+    assert meta["methods"]["encode"]["delay"] == 0 and meta["methods"]["decode"]["delay"] == 7
+    assert (meta["name"], meta["author"], meta["description"], meta["version"]) == ("seed", "me", "d", "1.2")
+    assert meta["format_version"] == 1 and meta["streaming"] is True and meta["deterministic"] is True
+    assert meta["torch_version"] == torch.__version__.split("+")[0]
+    assert meta["weights_sha256"] == weights_sha256(m)
+    # the hash covers the weights: changing one changes it
+    with torch.no_grad():
+        next(iter(m.parameters())).add_(1.0)
+    assert weights_sha256(m) != meta["weights_sha256"]
+
+
+def test_seed_file_streams_like_the_python_module(seed_file):
+    model, path, meta = seed_file
+    m = torch.jit.load(path)
+    x = torch.randn(2, 1, 8 * 100)
+    with torch.no_grad():
+        streamed = run_in_buffers(m.forward, x, [8, 24, 16, 64])
+        offline = model(x)
+    margins = interior_margins(ns.convert(model).receptive_field)
+    cmp = compare_shifted(offline, streamed, meta["delay"], *margins)
+    # float32, same sums in another order: rounding only (~1e-7 of the peak)
+    assert cmp.max_abs_error <= 1e-5 * cmp.max_abs_reference
+    # and encode/decode each stream on their own state
+    m.reset()
+    with torch.no_grad():
+        z = run_in_buffers(m.encode, x, [8, 16])
+        z_off = model.encode(x)
+        assert z.shape == z_off.shape == (2, 16, 100)
+        assert (z - z_off).abs().max() <= 1e-5 * z_off.abs().max()   # encode's delay is 0
+        y = run_in_buffers(m.decode, z_off, [1, 3])
+    assert y.shape == (2, 1, 800)
+
+
+def test_reset_restarts_every_method(seed_file):
+    _, path, _ = seed_file
+    m = torch.jit.load(path)
+    x = torch.randn(1, 1, 64)
+    first = (m.forward(x), m.encode(x))
+    m.forward(x), m.encode(x)
+    m.reset()
+    assert torch.equal(m.forward(x), first[0]) and torch.equal(m.encode(x), first[1])
+    with pytest.raises((RuntimeError, torch.jit.Error), match="batch size changed"):
+        m.forward(torch.randn(2, 1, 64))
+    m.reset()
+    assert m.forward(torch.randn(2, 1, 64)).shape == (2, 1, 64)
+    with pytest.raises((RuntimeError, torch.jit.Error), match="not a multiple of the model ratio 8"):
+        m.forward(torch.randn(2, 1, 12))
+
+
+def test_rave_file_matches_the_python_module(rave_file):
+    model, path, meta = rave_file
+    m, extra = load_with_meta(path)
+    assert extra["ratio"] == 8 and extra["latent_size"] == 4 and extra["noise"] is False
+    assert m.encode_params.tolist() == [1, 1, 4, 8] and m.decode_params.tolist() == [4, 8, 1, 1]
+    reference = RaveModel(model.config).eval()
+    reference.load_state_dict(model.state_dict())
+    set_randomness(reference, enabled=False)
+    conv = ns.convert(reference)
+    assert meta["delay"] == conv.delay
+    x = 0.3 * torch.randn(1, 1, 8 * 200)
+    with torch.no_grad():
+        streamed = run_in_buffers(m.forward, x, [8, 40, 16])
+        offline = reference(x)
+    cmp = compare_shifted(offline, streamed, meta["delay"], *interior_margins(conv.receptive_field))
+    assert cmp.compared > 600
+    assert cmp.max_abs_error <= 1e-5 * cmp.max_abs_reference
+
+
+def test_noisy_export_is_reproducible_across_loads(tmp_path):
+    torch.manual_seed(0)
+    model = RaveModel(config_for("tiny")).eval()
+    a, b = str(tmp_path / "a.ts"), str(tmp_path / "b.ts")
+    meta = export(model, a, sample_rate=44100, name="n", noise=True, seed=7, verbose=False)
+    export(model, b, sample_rate=44100, name="n", noise=True, seed=8, verbose=False)
+    assert meta["noise"] is True and meta["deterministic"] is True
+    x = torch.randn(1, 1, 8 * 32)
+    runs = []
+    for p in (a, a, b):
+        m = torch.jit.load(p)
+        runs.append(run_in_buffers(m.forward, x, [8, 16]))
+    assert torch.equal(runs[0], runs[1])          # same file, fresh loads: same bits
+    assert not torch.equal(runs[0], runs[2])      # another seed: other noise
+
+
+def test_failed_export_leaves_no_file(tmp_path):
+    class Unstreamable(nn.Module):
+        channels = 1
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(1, 1, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x).flip(-1)   # time reversal cannot stream
+
+    path = tmp_path / "bad.ts"
+    with pytest.raises(ExportError, match="method 'forward' cannot be streamed"):
+        export(Unstreamable(), str(path), sample_rate=44100, name="bad", methods=("forward",), verbose=False)
+    assert os.listdir(tmp_path) == []
+
+
+def test_nondeterministic_model_with_noise_off_is_refused(tmp_path):
+    class Random(nn.Module):
+        channels = 1
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(1, 1, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x) + 0.1 * torch.rand_like(x)
+
+    with pytest.raises(ExportError, match="different outputs on two fresh loads"):
+        export(Random(), str(tmp_path / "r.ts"), sample_rate=44100, name="r", noise=False, verbose=False)
+    assert os.listdir(tmp_path) == []
+    # with noise allowed it exports, flagged non-deterministic
+    meta = export(Random(), str(tmp_path / "r.ts"), sample_rate=44100, name="r", verbose=False)
+    assert meta["deterministic"] is False
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(methods=("encode",)), "the plugin runs `forward`"),
+    (dict(methods=("forward", "prior")), r"unsupported method\(s\) \['prior'\]"),
+    (dict(sample_rate=0), "sample_rate must be a positive int"),
+    (dict(name=""), "needs a name"),
+])
+def test_bad_arguments(tmp_path, kwargs, message):
+    args = dict(sample_rate=44100, name="x", verbose=False)
+    args.update(kwargs)
+    with pytest.raises(ExportError, match=message):
+        export(SeedAutoencoder(), str(tmp_path / "x.ts"), **args)
+    assert os.listdir(tmp_path) == []
+
+
+def test_contract_the_plugin_cannot_meet_is_refused(tmp_path):
+    class Downsampler(nn.Module):   # forward returns audio at 1/2 the rate
+        channels = 1
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(1, 1, 2, stride=2)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    with pytest.raises(ExportError, match="in_ratio = out_ratio = 1"):
+        export(Downsampler(), str(tmp_path / "d.ts"), sample_rate=44100, name="d", verbose=False)
+
+    class Huge(nn.Module):          # total stride 32768 > the plugin's largest buffer
+        channels = 1
+
+        def __init__(self):
+            super().__init__()
+            self.down = nn.Conv1d(1, 2, 32768, stride=32768)
+            self.up = nn.ConvTranspose1d(2, 1, 32768, stride=32768)
+
+        def forward(self, x):
+            return self.up(self.down(x))
+
+    with pytest.raises(ExportError, match="multiples of 32768 samples; the plugin's largest buffer is 16384"):
+        export(Huge(), str(tmp_path / "h.ts"), sample_rate=44100, name="h", verbose=False)
+
+    class EightChannels(nn.Module):
+        channels = 8
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(8, 8, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    with pytest.raises(ExportError, match="forward has 8 input channels; the plugin supports 1 to 2"):
+        export(EightChannels(), str(tmp_path / "e.ts"), sample_rate=44100, name="e", verbose=False)
+    assert os.listdir(tmp_path) == []
+
+
+def seed_factory():
+    torch.manual_seed(3)
+    return SeedAutoencoder()
+
+
+def cli(argv):
+    """Run one sub-command through the real CLI entry point."""
+    from nnplug.cli import main
+    return main(argv)
+
+
+def test_cli_export_factory_and_config(tmp_path, capsys):
+    out = tmp_path / "f.ts"
+    assert cli(["export", "test_export:seed_factory", "-o", str(out), "--sample-rate", "48000", "--name", "s"]) == 0
+    m, meta = load_with_meta(str(out))
+    assert meta["sample_rate"] == 48000 and meta["name"] == "s" and m.sr == 48000
+    assert "max error" in capsys.readouterr().out
+
+    # YAML config + weights-only checkpoint
+    model = RaveModel(config_for("tiny"))
+    ckpt = tmp_path / "w.ckpt"
+    torch.save({"architecture": "rave", "state_dict": model.state_dict()}, ckpt)
+    cfg = tmp_path / "m.yaml"
+    cfg.write_text(f"architecture: rave\nsize: tiny\nname: from-yaml\nsample_rate: 22050\ncheckpoint: {ckpt.name}\n")
+    out2 = tmp_path / "y.ts"
+    assert cli(["export", str(cfg), "-o", str(out2), "--no-noise", "-q"]) == 0
+    m2, meta2 = load_with_meta(str(out2))
+    assert meta2["name"] == "from-yaml" and meta2["sample_rate"] == 22050 and meta2["noise"] is False
+    sd = model.state_dict()
+    w = dict(m2.named_parameters())
+    first_conv = [k for k in sd if k.startswith("encoder.0.")][0]
+    assert any(torch.equal(v, sd[first_conv]) for v in w.values())
+
+
+def test_cli_checkpoint_never_runs_code(tmp_path, capsys):
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    ckpt = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": Evil()}, ckpt)
+    cfg = tmp_path / "m.yaml"
+    cfg.write_text("architecture: seed\n")
+    code = cli(["export", str(cfg), "--checkpoint", str(ckpt), "-o", str(tmp_path / "o.ts")])
+    assert code == 2
+    assert "as weights only (no code may run)" in capsys.readouterr().err
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "o.ts").exists()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["nomodule_xyz:f"], "cannot import 'nomodule_xyz'"),
+    (["test_export:nothing_here"], "has no callable 'nothing_here'"),
+    (["justaname"], "use package.module:factory or a YAML model config"),
+])
+def test_cli_bad_spec(tmp_path, capsys, argv, message):
+    assert cli(["export", *argv, "-o", str(tmp_path / "o.ts")]) == 2
+    assert message in capsys.readouterr().err
