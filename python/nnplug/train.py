@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from nnplug.models import RaveModel, config_for, kl_divergence, set_randomness
+from nnplug.models import RaveModel, SeededNoise, config_for, kl_divergence, set_randomness
 
 HELD_OUT_SEED_OFFSET = 1_000_003
 
@@ -100,14 +100,18 @@ def multiscale_stft_loss(y: torch.Tensor, x: torch.Tensor,
 
 @torch.no_grad()
 def evaluate(model: RaveModel, audio: torch.Tensor, randomness: bool = False) -> float:
-    """Multi-resolution STFT loss on `audio` (randomness off by default: deterministic)."""
+    """Multi-resolution STFT loss of model(audio) against audio. Randomness off (latent
+    mean, no noise) by default; on, the seeded noise restarts from position 0. Either way
+    the result is deterministic. The noise layers' switches and positions are restored, so
+    evaluating does not change the training run."""
     was_training = model.training
     model.eval()
-    flags = [m.enabled for m in model.modules() if hasattr(m, "enabled") and hasattr(m, "salt")]
+    layers = [m for m in model.modules() if isinstance(m, SeededNoise)]
+    saved = [(m.enabled, m.position) for m in layers]
     set_randomness(model, enabled=randomness)
     loss = float(multiscale_stft_loss(model(audio), audio))
-    for m, f in zip([m for m in model.modules() if hasattr(m, "enabled") and hasattr(m, "salt")], flags):
-        m.enabled = f
+    for m, (enabled, position) in zip(layers, saved):
+        m.enabled, m.position = enabled, position
     model.train(was_training)
     return loss
 
@@ -116,7 +120,9 @@ def evaluate(model: RaveModel, audio: torch.Tensor, randomness: bool = False) ->
 def train(size: str = "small", steps: int = 3000, batch: int = 8, length: int = 16384, lr: float = 1e-3,
           beta: float = 1e-3, seed: int = 0, sample_rate: int = 44100, threads: int = 2,
           progress: bool = True, log_every: int = 100, config_overrides: Optional[Dict] = None) -> Dict:
-    """Train from scratch; returns {"model", "config", "history", "untrained_loss", "trained_loss", "seconds"}."""
+    """Train from scratch; returns {"model", "config", "history", "seconds", "untrained_loss",
+    "trained_loss" (held-out, randomness off), "untrained_loss_noise", "trained_loss_noise"
+    (held-out, seeded randomness on, as exported by default)}."""
     from tqdm import tqdm
 
     torch.manual_seed(seed)
@@ -127,10 +133,12 @@ def train(size: str = "small", steps: int = 3000, batch: int = 8, length: int = 
         raise ValueError(f"training length {length} must be a multiple of the model ratio {model.ratio}")
     held_out = held_out_set(seed, length=max(length, 32768) // model.ratio * model.ratio, sample_rate=sample_rate)
     untrained = evaluate(model, held_out)
+    untrained_noise = evaluate(model, held_out, randomness=True)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.99))
+    warmup = min(100, max(1, steps // 10))   # linear warm-up, then cosine decay to 10 %
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda i: min(1.0, (i + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * i / steps))))
+        opt, lambda i: min(1.0, (i + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * i / steps))))
     history: List[Dict] = []
     start = time.time()
     bar = tqdm(range(steps), disable=not progress, desc=f"train {size}", dynamic_ncols=True, file=sys.stderr)
@@ -155,9 +163,11 @@ def train(size: str = "small", steps: int = 3000, batch: int = 8, length: int = 
         if (step + 1) % log_every == 0 or step + 1 == steps:
             history.append({"step": step + 1, "rec": running, "kl": float(kl.detach()), "seconds": time.time() - start})
     trained = evaluate(model, held_out)
+    trained_noise = evaluate(model, held_out, randomness=True)
     model.eval()
     return {"model": model, "config": config, "history": history, "untrained_loss": untrained,
-            "trained_loss": trained, "seconds": time.time() - start}
+            "trained_loss": trained, "untrained_loss_noise": untrained_noise, "trained_loss_noise": trained_noise,
+            "seconds": time.time() - start}
 
 
 def save_checkpoint(path: str, model: RaveModel, extra: Optional[Dict] = None) -> None:
@@ -196,9 +206,12 @@ def run(args: argparse.Namespace) -> int:
     save_checkpoint(args.output, model, {"train": {"steps": args.steps, "seed": args.seed,
                                                     "untrained_loss": result["untrained_loss"],
                                                     "trained_loss": result["trained_loss"]}})
-    print(f"held-out multi-resolution STFT loss: untrained {result['untrained_loss']:.4f}, "
-          f"trained {result['trained_loss']:.4f} ({result['seconds']:.0f} s); checkpoint {args.output}")
-    report = {k: result[k] for k in ("untrained_loss", "trained_loss", "seconds", "history")}
+    print(f"held-out multi-resolution STFT loss, randomness off: untrained {result['untrained_loss']:.4f}, "
+          f"trained {result['trained_loss']:.4f}; seeded randomness on: untrained "
+          f"{result['untrained_loss_noise']:.4f}, trained {result['trained_loss_noise']:.4f} "
+          f"({result['seconds']:.0f} s); checkpoint {args.output}")
+    report = {k: result[k] for k in ("untrained_loss", "trained_loss", "untrained_loss_noise", "trained_loss_noise",
+                                     "seconds", "history")}
     report["config"] = result["config"].to_dict()
     report["argv"] = sys.argv
     if args.export:
