@@ -465,6 +465,9 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
     try:
         torch.jit.save(scripted, tmp, _extra_files={METADATA_FILE: meta_json})
         validate_file(tmp, model, infos, ratio, expect_deterministic=meta["deterministic"], verbose=verbose)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp made it private; give it a normal file's mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

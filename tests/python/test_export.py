@@ -294,3 +294,10 @@ def test_cli_checkpoint_never_runs_code(tmp_path, capsys):
 def test_cli_bad_spec(tmp_path, capsys, argv, message):
     assert cli(["export", *argv, "-o", str(tmp_path / "o.ts")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_exported_file_has_a_normal_mode(seed_file):
+    _, path, _ = seed_file
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
