@@ -13,6 +13,8 @@ import sys
 # module name in nnplug.commands -> one-line summary shown by `nnplug --help`
 COMMANDS = {
     "bench": "measure streaming (and plugin) speed against the alternatives",
+    "build": "configure and build the plugin (VST3, Standalone, LV2/AU) with CMake",
+    "stage": "copy models (and presets) into a built plugin bundle",
     "export": "export a model as a streaming nn~-convention TorchScript file",
     "inspect": "describe any nn~-convention .ts file (nnplug, RAVE v1/v2)",
     "train": "train the RAVE-style model on generated audio",

@@ -1,0 +1,112 @@
+// The JUCE AudioProcessor: parameters, state, model loading, and the audio callback, which
+// hands everything to the engine (plugin/). Parameter IDs are stable; see docs in README.
+#pragma once
+
+#include "Engine.h"
+#include "EngineSwitch.h"
+
+#include <juce_audio_processors/juce_audio_processors.h>
+#include <juce_cryptography/juce_cryptography.h>
+
+#include <atomic>
+#include <mutex>
+#include <semaphore.h>
+#include <thread>
+
+namespace ParamID {
+inline constexpr const char* inputGain = "input_gain";
+inline constexpr const char* outputGain = "output_gain";
+inline constexpr const char* dryWet = "dry_wet";
+inline constexpr const char* bufferSize = "buffer_size";
+inline constexpr const char* inferenceMode = "inference_mode";
+inline constexpr const char* onFailure = "on_failure";
+inline constexpr const char* monoMode = "mono_mode";
+inline juce::String latentScale (int i) { return "latent_scale_" + juce::String (i + 1); }
+inline juce::String latentBias (int i) { return "latent_bias_" + juce::String (i + 1); }
+} // namespace ParamID
+
+class NnplugProcessor final : public juce::AudioProcessor,
+                              private juce::AudioProcessorValueTreeState::Listener
+{
+public:
+    NnplugProcessor();
+    ~NnplugProcessor() override;
+
+    static juce::AudioProcessorValueTreeState::ParameterLayout createLayout();
+    static const juce::StringArray& bufferSizeChoices();
+
+    void prepareToPlay (double sampleRate, int samplesPerBlock) override;
+    void releaseResources() override;
+    void reset() override;
+    bool isBusesLayoutSupported (const BusesLayout& layouts) const override;
+    void processBlock (juce::AudioBuffer<float>&, juce::MidiBuffer&) override;
+    using AudioProcessor::processBlock;
+
+    juce::AudioProcessorEditor* createEditor() override;
+    bool hasEditor() const override { return true; }
+
+    const juce::String getName() const override { return "nnplug"; }
+    bool acceptsMidi() const override { return false; }
+    bool producesMidi() const override { return false; }
+    bool isMidiEffect() const override { return false; }
+    double getTailLengthSeconds() const override;
+
+    int getNumPrograms() override { return 1; }
+    int getCurrentProgram() override { return 0; }
+    void setCurrentProgram (int) override {}
+    const juce::String getProgramName (int) override { return {}; }
+    void changeProgramName (int, const juce::String&) override {}
+
+    void getStateInformation (juce::MemoryBlock& destData) override;
+    void setStateInformation (const void* data, int sizeInBytes) override;
+
+    // Message thread (or any non-audio thread): load a model file now. An empty path means
+    // the default model staged in the bundle.
+    void loadModel (const juce::String& path);
+
+    struct Status
+    {
+        juce::String modelName, modelPath, sha256, format, method;
+        double modelRate = 0, hostRate = 0;
+        int ratio = 0, bufferSize = 0, latency = 0, modelDelay = 0;
+        bool loaded = false, failed = false;
+        juce::String message;   // error or warning; empty when all is well
+    };
+    Status getStatus() const;
+
+    juce::AudioProcessorValueTreeState& parameters() { return apvts; }
+
+    // The directory holding staged models (Contents/Resources/models), if any.
+    static juce::File bundledModelsDir();
+
+private:
+    juce::AudioProcessorValueTreeState apvts;
+    nnplug::Controls controls;
+    nnplug::EngineSwitch engines;
+
+    // Everything below is guarded by buildMutex (never taken by the audio thread).
+    mutable std::mutex buildMutex;
+    juce::String modelPath;          // as named by the state ("" = bundled default)
+    juce::String expectedSha;        // sha256 saved with the state, checked at load
+    juce::String loadedPath, loadedSha, loadError, loadWarning;
+    bool prepared = false;
+    double hostRate = 44100;
+    int maxBlock = 512;
+    int hostChannels = 2;
+
+    // Structural changes asked for on the audio thread are built here instead.
+    std::thread loader;
+    sem_t loaderSem;
+    std::atomic<bool> loaderStop { false }, rebuildRequested { false }, building { false };
+    std::atomic<bool> loadFailed { false };
+    bool restoringState = false;
+
+    void parameterChanged (const juce::String& id, float value) override;
+    void updateControls();
+    nnplug::EngineConfig currentConfig() const;
+    void rebuild (bool audioStopped);   // needs buildMutex held
+    void loaderLoop();
+    juce::String resolveModelPath (juce::String& whyNot) const;
+
+    JUCE_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR (NnplugProcessor)
+};

@@ -1,0 +1,100 @@
+// One loaded model, prepared for one host configuration: channel mapping, input/output
+// gain, dry path delayed by exactly the reported latency, dry/wet mix, and contained failure.
+//
+// At unity (gains 0 dB, mix 100 %) the model sees exactly the host's samples and its output
+// is copied out untouched, so a render can be compared bit for bit with the same model run
+// in Python on buffers of bufferSize().
+#pragma once
+
+#include "ModelHost.h"
+#include "Reblocker.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nnplug {
+
+enum class ChannelMode { PerChannel = 0, Downmix = 1 };
+enum class FailureMode { PassDry = 0, Silence = 1 };
+
+struct EngineConfig
+{
+    double hostRate = 44100;
+    int maxBlock = 512;
+    int hostBlock = 0;            // fixed host block size if known (lower latency); 0 = any
+    int hostChannels = 2;
+    int bufferSize = 0;           // requested N; rounded up to the model's ratio; 0 = default
+    InferenceMode mode = InferenceMode::Synchronous;
+    ChannelMode channelMode = ChannelMode::PerChannel;
+};
+
+// Values the host may automate; read once per block (relaxed atomics, written anywhere).
+struct Controls
+{
+    std::atomic<float> inputGain { 1.0f };   // linear
+    std::atomic<float> outputGain { 1.0f };  // linear
+    std::atomic<float> mix { 1.0f };         // 0 = dry, 1 = wet
+    std::atomic<int> failure { (int) FailureMode::PassDry };
+    LatentControls latent;
+};
+
+// The model buffer N actually used: the request (or 1024 by default) rounded up to a
+// multiple of the model's ratio.
+int chooseBufferSize (int requested, int ratio);
+
+class Engine : private BufferProcessor
+{
+public:
+    // Takes ownership of a loaded model and prepares it; throws ModelError.
+    Engine (std::unique_ptr<ModelHost> model, const EngineConfig& config, const Controls& controls);
+    ~Engine() override;
+
+    const ModelInfo& info() const { return model->info(); }
+    const EngineConfig& config() const { return cfg; }
+    int bufferSize() const { return n; }
+    int batch() const { return batchSize; }
+    int latency() const { return totalLatency; }        // host samples, exactly
+    int bufferingLatency() const { return reblocker->latency(); }
+    int modelDelay() const { return info().delay; }
+    std::string warning() const { return warn; }
+
+    // In place on hostChannels channels of n samples. Never throws, never blocks in real time.
+    void process (float* const* io, int numSamples, bool offline) noexcept;
+
+    // The next process() starts a new stream (after a transport jump or a host reset()).
+    void requestRestart() noexcept { restartRequested.store (true, std::memory_order_release); }
+
+    bool failed() const { return hasError.load (std::memory_order_acquire) || reblocker->failed(); }
+    const char* error() const { return failed() ? errorText : ""; }
+    int64_t underrunSamples() const { return reblocker->underrunSamples(); }
+
+private:
+    std::unique_ptr<ModelHost> model;
+    EngineConfig cfg;
+    const Controls& controls;
+    int n = 0, batchSize = 1, inLanes = 1, outLanes = 1;
+    int totalLatency = 0;
+    std::string warn;
+    std::unique_ptr<Reblocker> reblocker;
+
+    // scratch, [channel][maxBlock]
+    std::vector<std::vector<float>> input, dry, wet, laneIn, laneOut;
+    std::vector<const float*> laneInPtr;
+    std::vector<float*> laneOutPtr;
+    // dry delay line, [channel][delayLen]
+    std::vector<std::vector<float>> delayLine;
+    int delayLen = 0, delayPos = 0;
+
+    float lastIn = 1.0f, lastOut = 1.0f, lastMix = 1.0f;
+    std::atomic<bool> restartRequested { false };
+    std::atomic<bool> hasError { false };
+    char errorText[512] = {};
+
+    bool processBuffer (const float* in, float* out) noexcept override;
+    bool resetStream() noexcept override;
+    void setError (const std::string& message) noexcept;
+};
+
+} // namespace nnplug

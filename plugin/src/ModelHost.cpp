@@ -1,0 +1,375 @@
+// libtorch headers come before anything that might define conflicting macros.
+#include <torch/script.h>
+#include <ATen/Parallel.h>
+
+#include "ModelHost.h"
+#include "Json.h"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+
+namespace nnplug {
+
+struct ModelHost::Impl
+{
+    torch::jit::Module module;
+};
+
+namespace {
+
+std::string firstLine (const char* what)
+{
+    std::string s (what ? what : "unknown error");
+    if (auto nl = s.find ('\n'); nl != std::string::npos)
+        s.resize (nl);
+    return s;
+}
+
+bool hasMethod (torch::jit::Module& m, const std::string& name)
+{
+    return m.find_method (name).has_value();
+}
+
+int attrInt (torch::jit::Module& m, const char* name, int fallback)
+{
+    if (! m.hasattr (name))
+        return fallback;
+    auto v = m.attr (name);
+    if (v.isInt()) return (int) v.toInt();
+    if (v.isDouble()) return (int) v.toDouble();
+    if (v.isBool()) return v.toBool() ? 1 : 0;
+    return fallback;
+}
+
+} // namespace
+
+void useSingleInferenceThread()
+{
+    // OpenMP's thread count is per thread, so each inference thread sets it once.
+    thread_local bool done = false;
+    if (! done)
+    {
+        if (at::get_num_threads() != 1)
+            at::set_num_threads (1);
+        done = true;
+    }
+}
+
+ModelHost::ModelHost (const std::string& path) : impl (std::make_unique<Impl>())
+{
+    modelInfo.path = path;
+    std::error_code ec;
+    if (! std::filesystem::is_regular_file (path, ec))
+        throw ModelError ("model file not found: " + path);
+
+    torch::jit::ExtraFilesMap extra { { "nnplug.json", "" } };
+    try
+    {
+        impl->module = torch::jit::load (path, torch::kCPU, extra);
+        impl->module.eval();
+    }
+    catch (const std::exception& e)
+    {
+        throw ModelError ("not a loadable TorchScript file (" + path + "): " + firstLine (e.what()));
+    }
+
+    try
+    {
+        readConvention();
+
+        std::string json = extra["nnplug.json"];
+        if (json.empty() && impl->module.hasattr ("nnplug_metadata"))
+        {
+            auto v = impl->module.attr ("nnplug_metadata");
+            if (v.isString())
+                json = v.toStringRef();
+        }
+        if (! json.empty())
+            readMetadata (json);
+    }
+    catch (const ModelError&) { throw; }
+    catch (const std::exception& e)
+    {
+        throw ModelError ("cannot read the model's interface: " + firstLine (e.what()));
+    }
+
+    auto& info = modelInfo;
+    if (info.name.empty())
+        info.name = std::filesystem::path (path).stem().string();
+
+    // The audio path: encode -> decode when both exist and fit together (so the latent
+    // controls can act), forward otherwise.
+    const auto& e = info.encode;
+    const auto& d = info.decode;
+    info.latentPath = e.present && d.present && e.inRatio == 1 && d.outRatio == 1
+                      && e.outChannels == d.inChannels && e.outRatio == d.inRatio && e.outRatio >= 1;
+    if (! info.latentPath)
+    {
+        if (! info.forward.present)
+            throw ModelError ("model has no usable method: needs forward_params (or encode/decode) per the nn~ convention");
+        if (info.forward.inRatio != 1 || info.forward.outRatio != 1)
+            throw ModelError ("forward is not audio-to-audio (in_ratio " + std::to_string (info.forward.inRatio)
+                              + ", out_ratio " + std::to_string (info.forward.outRatio) + ")");
+    }
+    else
+    {
+        info.latentSize = info.latentSize > 0 ? info.latentSize : e.outChannels;
+        info.ratio = std::lcm (info.ratio, e.outRatio);
+        if (e.delay >= 0 && d.delay >= 0)
+        {
+            info.delay = e.delay + d.delay;
+            info.delayKnown = true;
+        }
+    }
+    if (info.inChannels() < 1 || info.outChannels() < 1)
+        throw ModelError ("model declares no audio channels");
+}
+
+ModelHost::~ModelHost() = default;
+
+void ModelHost::readConvention()
+{
+    auto& m = impl->module;
+    auto& info = modelInfo;
+
+    if (hasMethod (m, "get_methods"))
+    {
+        auto list = m.get_method ("get_methods") ({});
+        for (const auto& v : list.toListRef())
+            info.methods.push_back (v.toStringRef());
+    }
+    else
+    {
+        for (const char* name : { "forward", "encode", "decode" })
+            if (hasMethod (m, name))
+                info.methods.push_back (name);
+    }
+
+    auto readParams = [&] (const std::string& method, MethodSpec& spec)
+    {
+        const std::string attr = method + "_params";
+        if (! hasMethod (m, method) || ! m.hasattr (attr))
+            return;
+        auto t = m.attr (attr).toTensor().to (torch::kLong).flatten();
+        if (t.numel() != 4)
+            throw ModelError (attr + " must hold 4 integers, has " + std::to_string (t.numel()));
+        auto a = t.accessor<int64_t, 1>();
+        spec.present = true;
+        spec.inChannels = (int) a[0]; spec.inRatio = (int) a[1];
+        spec.outChannels = (int) a[2]; spec.outRatio = (int) a[3];
+        if (spec.inRatio < 1 || spec.outRatio < 1 || spec.inChannels < 1 || spec.outChannels < 1)
+            throw ModelError (attr + " has a non-positive entry");
+    };
+    readParams ("forward", info.forward);
+    readParams ("encode", info.encode);
+    readParams ("decode", info.decode);
+
+    info.hasReset = hasMethod (m, "reset");
+    info.ratio = std::max ({ 1, info.forward.inRatio, info.forward.outRatio });
+
+    // RAVE exports (and other nn~ models) carry no delay: it counts as 0 and the status says so.
+    if (m.hasattr ("full_latent_size") || (m.hasattr ("sr") && m.hasattr ("latent_size")))
+    {
+        info.format = "rave-v2";
+        info.sampleRate = attrInt (m, "sr", 0);
+        info.latentSize = attrInt (m, "latent_size", 0);
+        info.deterministic = false;
+    }
+    else if (m.hasattr ("sampling_rate") && m.hasattr ("_rave"))
+    {
+        info.format = "rave-v1";
+        info.sampleRate = attrInt (m, "sampling_rate", 0);
+        info.latentSize = attrInt (m, "latent_size", 0);
+        info.deterministic = false;
+    }
+    else
+    {
+        info.format = "nn~";
+        info.sampleRate = attrInt (m, "sr", attrInt (m, "sampling_rate", 0));
+    }
+}
+
+void ModelHost::readMetadata (const std::string& text)
+{
+    Json j;
+    try { j = Json::parse (text); }
+    catch (const JsonError& e) { throw ModelError (std::string ("nnplug metadata is not valid JSON: ") + e.what()); }
+    if (! j.isObject())
+        throw ModelError ("nnplug metadata is not a JSON object");
+    const int fv = j["format_version"].integer (0);
+    if (fv != 1)
+        throw ModelError ("unsupported nnplug metadata format_version " + std::to_string (fv));
+
+    auto& info = modelInfo;
+    info.format = "nnplug";
+    info.metadataJson = text;
+    info.name = j["name"].str();
+    info.author = j["author"].str();
+    info.description = j["description"].str();
+    info.version = j["version"].str();
+    if (j["sample_rate"].isNumber()) info.sampleRate = j["sample_rate"].number();
+    const int ratio = j["ratio"].integer (1);
+    if (ratio < 1)
+        throw ModelError ("nnplug metadata: ratio must be >= 1");
+    info.ratio = std::lcm (info.ratio, ratio);
+    if (j["delay"].isNumber())
+    {
+        info.delay = j["delay"].integer();
+        info.delayKnown = info.delay >= 0;
+        info.delay = std::max (0, info.delay);
+    }
+    info.latentSize = j["latent_size"].integer (info.latentSize);
+    info.deterministic = j["deterministic"].boolean (true);
+
+    auto methodDelay = [&] (const char* name, MethodSpec& spec)
+    {
+        const auto& mj = j["methods"][name];
+        if (mj.isObject() && mj["delay"].isNumber())
+            spec.delay = mj["delay"].integer();
+    };
+    methodDelay ("forward", info.forward);
+    methodDelay ("encode", info.encode);
+    methodDelay ("decode", info.decode);
+}
+
+void ModelHost::prepare (int batch, int bufferSize)
+{
+    const auto& info = modelInfo;
+    if (batch < 1)
+        throw ModelError ("batch must be >= 1");
+    if (bufferSize < 1 || bufferSize % info.ratio != 0)
+        throw ModelError ("buffer size " + std::to_string (bufferSize) + " is not a multiple of the model's ratio "
+                          + std::to_string (info.ratio));
+    batchSize = batch;
+    n = bufferSize;
+    inBuf.assign ((size_t) batch * (size_t) info.inChannels() * (size_t) n, 0.0f);
+    outBuf.assign ((size_t) batch * (size_t) info.outChannels() * (size_t) n, 0.0f);
+
+    // The shape contract is checked once here, on silence, then the stream starts afresh.
+    if (! run())
+        throw ModelError ("model failed its first buffer: " + error);
+    if (! resetStream())
+        throw ModelError ("model reset() failed: " + error);
+    std::fill (outBuf.begin(), outBuf.end(), 0.0f);
+}
+
+namespace {
+
+// Checks a method's result against the contract; returns an empty string when it holds.
+std::string checkShape (const c10::IValue& v, int64_t batch, int64_t channels, int64_t length, const char* method)
+{
+    if (! v.isTensor())
+        return std::string (method) + " did not return a tensor";
+    const auto& t = v.toTensor();
+    if (t.scalar_type() != torch::kFloat32)
+        return std::string (method) + " returned " + std::string (c10::toString (t.scalar_type())) + ", expected float32";
+    if (t.dim() != 3 || t.size (0) != batch || t.size (1) != channels || t.size (2) != length)
+    {
+        std::string got = "(";
+        for (int64_t i = 0; i < t.dim(); ++i)
+            got += (i ? ", " : "") + std::to_string (t.size (i));
+        return std::string (method) + " returned shape " + got + "), expected (" + std::to_string (batch) + ", "
+               + std::to_string (channels) + ", " + std::to_string (length) + ")";
+    }
+    return {};
+}
+
+} // namespace
+
+bool ModelHost::run() noexcept
+{
+    const auto& info = modelInfo;
+    try
+    {
+        useSingleInferenceThread();
+        c10::InferenceMode guard;
+        auto& m = impl->module;
+        auto in = torch::from_blob (inBuf.data(), { batchSize, info.inChannels(), n }, torch::kFloat32);
+
+        c10::IValue result;
+        if (! info.latentPath)
+        {
+            result = m.forward ({ in });
+        }
+        else
+        {
+            auto z = m.get_method ("encode") ({ in });
+            const int64_t frames = n / info.encode.outRatio;
+            if (auto e = checkShape (z, batchSize, info.encode.outChannels, frames, "encode"); ! e.empty())
+            {
+                error = e;
+                return false;
+            }
+            auto zt = z.toTensor();
+            // At unity (scale 1, bias 0) the latent goes to decode untouched.
+            if (latent != nullptr)
+            {
+                const int dims = std::min (kLatentControls, (int) zt.size (1));
+                bool cloned = false;
+                for (int d = 0; d < dims; ++d)
+                {
+                    const float s = latent->scale[(size_t) d].load (std::memory_order_relaxed);
+                    const float b = latent->bias[(size_t) d].load (std::memory_order_relaxed);
+                    if (s == 1.0f && b == 0.0f)
+                        continue;
+                    if (! cloned) { zt = zt.clone(); cloned = true; }
+                    zt.select (1, d).mul_ (s).add_ (b);
+                }
+            }
+            result = m.get_method ("decode") ({ zt });
+        }
+
+        if (auto e = checkShape (result, batchSize, info.outChannels(), n, info.latentPath ? "decode" : "forward"); ! e.empty())
+        {
+            error = e;
+            return false;
+        }
+        auto out = result.toTensor().contiguous();
+        const float* p = out.data_ptr<float>();
+        const size_t count = outBuf.size();
+        for (size_t i = 0; i < count; ++i)
+        {
+            if (! std::isfinite (p[i]))
+            {
+                error = "model output contains NaN or Inf";
+                return false;
+            }
+        }
+        std::memcpy (outBuf.data(), p, count * sizeof (float));
+        return true;
+    }
+    catch (const std::exception& e)
+    {
+        error = "model threw: " + firstLine (e.what());
+    }
+    catch (...)
+    {
+        error = "model threw an unknown exception";
+    }
+    return false;
+}
+
+bool ModelHost::resetStream() noexcept
+{
+    if (! modelInfo.hasReset)
+        return true;
+    try
+    {
+        c10::InferenceMode guard;
+        impl->module.get_method ("reset") ({});
+        return true;
+    }
+    catch (const std::exception& e)
+    {
+        error = "reset() threw: " + firstLine (e.what());
+    }
+    catch (...)
+    {
+        error = "reset() threw an unknown exception";
+    }
+    return false;
+}
+
+} // namespace nnplug
