@@ -5,6 +5,8 @@ wheel provides libtorch, so the plugin and the Python tools share one libtorch.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -39,6 +41,19 @@ def _progress(line: str, start: float) -> None:
     sys.stdout.flush()
 
 
+@contextlib.contextmanager
+def build_lock(build_dir: Path):
+    """Serialise builds of one build directory (two ninja runs in one tree race), and let
+    tests that copy the bundle wait until a build in progress has finished."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / ".nnplug-build.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def build(config: str = "Release", build_dir: Path | str = "build", juce_dir: str | None = None,
           targets: list[str] | None = None, jobs: int | None = None, verbose: bool = False) -> dict[str, Path]:
     from nnplug.cli import UserError
@@ -56,6 +71,12 @@ def build(config: str = "Release", build_dir: Path | str = "build", juce_dir: st
                  f"-DCMAKE_BUILD_TYPE={config}", f"-DNNPLUG_PYTHON={sys.executable}"]
     if juce_dir:
         configure.append(f"-DJUCE_DIR={juce_dir}")
+    with build_lock(build_dir):
+        return _configure_and_build(cmake, configure, build_dir, config, targets, jobs, verbose)
+
+
+def _configure_and_build(cmake, configure, build_dir, config, targets, jobs, verbose) -> dict[str, Path]:
+    from nnplug.cli import UserError
     start = time.time()
     print(f"configuring {build_dir} ({config})", flush=True)
     r = subprocess.run(configure, capture_output=True, text=True)
