@@ -34,7 +34,7 @@ class ModelInfo:
     sample_rate: Optional[int]
     ratio: int                                 # audio buffers must be multiples of it
     delay: Optional[int]                       # forward's output delay, in samples
-    delay_source: str                          # "metadata", "measured" or "unknown"
+    delay_source: str                          # "metadata", "measured", "measured (approximate...)", "unknown"
     latent_size: Optional[int]
     channels: int
     streaming: bool
@@ -251,14 +251,6 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
         warnings.append("not a streaming model (no cached state): each buffer is processed on its own, so the "
                         "output will click at buffer edges in the plugin. Convert it with nnplug.streaming.convert")
 
-    delay, delay_source = None, "unknown"
-    if metadata:
-        delay, delay_source = int(metadata["delay"]), "metadata"
-    elif measure:
-        delay = _measure_delay(path, fwd, ratio)
-        delay_source = "measured" if delay is not None else "unknown"
-        if delay is None:
-            warnings.append("could not measure the delay: forward does not respond to an impulse")
     deterministic = None
     if measure:
         deterministic = _check_deterministic(path, fwd, ratio)
@@ -267,6 +259,16 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
                             f"{'agree' if deterministic else 'disagree'}")
     elif metadata:
         deterministic = bool(metadata.get("deterministic"))
+    delay, delay_source = None, "unknown"
+    if metadata:
+        delay, delay_source = int(metadata["delay"]), "metadata"
+    elif measure:
+        delay = _measure_delay(path, fwd, ratio)
+        if delay is None:
+            warnings.append("could not measure the delay: forward does not respond to an impulse")
+        else:
+            # a random model's response to an impulse is partly noise: the peak is a guess
+            delay_source = "measured" if deterministic else "measured (approximate: the model is random)"
     if deterministic is False:
         warnings.append("not deterministic: the same input gives different outputs on fresh loads "
                         "(stochastic encode/decode or noise); renders will not be bit-reproducible")
@@ -309,10 +311,12 @@ def format_info(info: ModelInfo) -> str:
     lines.append(f"  deterministic {det}")
     if info.weights_ok is not None:
         lines.append(f"  weights      sha256 {'ok' if info.weights_ok else 'MISMATCH'}")
-    lines.append("  methods      name      in_ch in_ratio out_ch out_ratio")
+    delays = {n: m.get("delay") for n, m in (info.metadata or {}).get("methods", {}).items()}
+    lines.append("  methods      name      in_ch in_ratio out_ch out_ratio" + ("  delay" if delays else ""))
     for name, p in info.methods.items():
+        d = f" {delays.get(name, '-'):>6}" if delays else ""
         lines.append(f"               {name:<9} {p['in_channels']:>5} {p['in_ratio']:>8} {p['out_channels']:>6} "
-                     f"{p['out_ratio']:>9}")
+                     f"{p['out_ratio']:>9}{d}")
     shown = {k: v for k, v in info.attributes.items() if k not in ("ratio", "delay", "channels")}
     if shown:
         lines.append("  attributes   " + ", ".join(f"{k}={v}" for k, v in shown.items()))

@@ -136,6 +136,7 @@ def test_our_export(seed_ts):
     assert info.weights_ok is True and info.warnings == []
     text = format_info(info)
     assert "nnplug export" in text and "7 samples (0.2 ms), metadata" in text and "seed v3" in text
+    assert "encode        1        1     16         8      0" in text   # per-method delay column
 
 
 def test_altered_weights_are_flagged(seed_ts, tmp_path):
@@ -161,7 +162,7 @@ def test_rave_v2_like(tmp_path):
     assert info.streaming is True           # CachedPadding1d state found
     assert info.deterministic is False      # stochastic encode
     assert any("not deterministic" in w for w in info.warnings)
-    assert info.delay_source == "measured"
+    assert info.delay_source == "measured (approximate: the model is random)"
 
 
 def test_rave_v1_like(tmp_path):
