@@ -323,3 +323,28 @@ class GluOverTime(nn.Module):
 def test_channel_op_over_time_is_refused():
     with pytest.raises(ns.ConversionError, match="'glu' along dim -1"):
         ns.convert(nn.Sequential(ns.Conv1d(1, 2, 3, padding=1), GluOverTime()))
+
+
+def test_wide_layers_on_short_buffers_take_the_matmul_kernels_exactly(monkeypatch):
+    """Many channels, few samples per buffer (a RAVE bottleneck): the cached layers switch to
+    their matmul kernels; the output must stay exact."""
+    torch.manual_seed(3)
+    model = nn.Sequential(
+        ns.Conv1d(1, 64, 4, stride=4, padding="centered"), nn.Tanh(),
+        ns.Conv1d(64, 128, 4, stride=4, padding="centered"), nn.Tanh(),
+        ns.Conv1d(128, 128, 3, dilation=3, padding="centered"), nn.Tanh(),
+        ns.Conv1d(128, 128, 1), nn.Tanh(),
+        ns.ConvTranspose1d(128, 64, 8, stride=4, padding=2), nn.Tanh(),
+        ns.ConvTranspose1d(64, 1, 8, stride=4, padding=2),
+    ).double().eval()
+    calls = {"conv": 0, "transposed": 0}
+    for cls, key in ((ns.CachedConv1d, "conv"), (ns.CachedConvTranspose1d, "transposed")):
+        original = cls._as_matmul
+
+        def counting(self, x, original=original, key=key):
+            calls[key] += 1
+            return original(self, x)
+        monkeypatch.setattr(cls, "_as_matmul", counting)
+    _, cmp = stream_vs_offline(model, signal(16, 5, batch=1), [16, 32])
+    assert cmp.max_abs_error <= 1e-12
+    assert calls["conv"] > 0 and calls["transposed"] > 0

@@ -49,22 +49,25 @@ class CachedConv1d(nn.Module):
             self.cache = x[:, :, x.size(-1) - self.cache_len:]
         elif self.skip > 0:
             x = x[:, :, self.skip:]
-        if self.dilation > 1 and self.groups == 1 and x.size(0) == 1 and x.size(1) * x.size(-1) <= 20480:
-            return self._dilated_as_matmul(x)
+        if self.groups == 1 and x.size(0) == 1 and (
+                (self.dilation > 1 and x.size(1) * x.size(-1) <= 20480) or x.size(-1) * 8 <= x.size(1)):
+            return self._as_matmul(x)
         return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
-    def _dilated_as_matmul(self, x: torch.Tensor) -> torch.Tensor:
-        """A streaming buffer is short, and for short inputs torch's CPU conv falls back to
-        a dilated kernel that loops sample by sample (4x slower than this at RAVE's low-rate
-        layers). Gather the taps (im2col) and do one matrix product instead."""
+    def _as_matmul(self, x: torch.Tensor) -> torch.Tensor:
+        """Streaming buffers are short. For short mono inputs torch's CPU conv takes native
+        kernels that are slow here: a dilated one that loops sample by sample (4x slower
+        at RAVE's low-rate dilated layers), and an im2col one that is slower than a plain
+        matrix product when there are far more channels than samples. Gather the taps
+        (im2col) and do one matrix product instead."""
         k = self.weight.size(-1)
         span = (k - 1) * self.dilation + 1
-        taps = x.unfold(-1, span, self.stride)[:, :, :, :: self.dilation]          # B, C, T_out, k
-        columns = taps.permute(0, 1, 3, 2).reshape(x.size(0), x.size(1) * k, taps.size(2))
-        y = torch.matmul(self.weight.reshape(self.weight.size(0), -1), columns)
+        taps = x[0].unfold(-1, span, self.stride)[:, :, :: self.dilation]            # C, T_out, k
+        columns = taps.permute(0, 2, 1).reshape(x.size(1) * k, taps.size(1))
+        y = torch.mm(self.weight.reshape(self.weight.size(0), -1), columns)
         if self.bias is not None:
             y = y + self.bias.unsqueeze(-1)
-        return y
+        return y.unsqueeze(0)
 
     @torch.jit.export
     def reset(self):
@@ -100,6 +103,11 @@ class CachedConvTranspose1d(nn.Module):
         self.cache_len = -(-(span - 1) // self.stride)
         # a kernel shorter than its stride leaves structural zeros at the end: make torch emit them
         self.output_padding = max(self.stride - span, 0)
+        # a second, matmul-friendly layout of the weights, only where the matmul path can win
+        c_in = weight.shape[0]
+        self.use_matmul = self.groups == 1 and c_in >= 64
+        matrix = weight.detach().reshape(c_in, -1).t().contiguous() if self.use_matmul else torch.zeros(0)
+        self.register_buffer("weight_matrix", matrix)
         self.cache = _empty()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -108,7 +116,7 @@ class CachedConvTranspose1d(nn.Module):
                 self.cache = torch.zeros(x.size(0), x.size(1), self.cache_len, dtype=x.dtype, device=x.device)
             x = torch.cat([self.cache, x], -1)
             self.cache = x[:, :, x.size(-1) - self.cache_len:]
-        if self.groups == 1 and x.size(0) == 1 and x.size(1) * x.size(-1) <= 20480:
+        if self.use_matmul and x.size(0) == 1 and x.size(-1) * 8 <= x.size(1):
             y = self._as_matmul(x)
         else:
             y = F.conv_transpose1d(x, self.weight, self.bias, self.stride, 0, self.output_padding, self.groups,
@@ -117,11 +125,12 @@ class CachedConvTranspose1d(nn.Module):
         return y[:, :, start: start + (x.size(-1) - self.cache_len) * self.stride]
 
     def _as_matmul(self, x: torch.Tensor) -> torch.Tensor:
-        """For short inputs torch's CPU transposed conv takes a slow native path (several ms
-        per call at RAVE's upsampling layers); one matrix product for all taps followed by
-        an overlap-add of the taps into place (col2im, `fold`) is several times faster."""
-        c_in, c_out, k = self.weight.size(0), self.weight.size(1), self.weight.size(2)
-        columns = torch.matmul(self.weight.reshape(c_in, c_out * k).t(), x)          # B, C_out*k, T
+        """With far more channels than samples (RAVE's low-rate upsampling layers at small
+        buffers) torch's CPU transposed conv is memory-bound and slow; one matrix product
+        with a contiguous (C_out*k, C_in) copy of the weights, then an overlap-add of the
+        taps into place (col2im, `fold`), is 2-3x faster."""
+        k = self.weight.size(2)
+        columns = torch.mm(self.weight_matrix, x[0]).unsqueeze(0)                      # 1, C_out*k, T
         length = (x.size(-1) - 1) * self.stride + (k - 1) * self.dilation + 1 + self.output_padding
         y = F.fold(columns, [1, length], [1, k], dilation=[1, self.dilation], stride=[1, self.stride]).squeeze(2)
         if self.bias is not None:
