@@ -483,6 +483,8 @@ def load_factory(spec: str) -> nn.Module:
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise ExportError(f"model spec {spec!r}: use package.module:factory or a YAML model config")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())   # like `python -m`: modules in the current directory import
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:

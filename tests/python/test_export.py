@@ -301,3 +301,12 @@ def test_exported_file_has_a_normal_mode(seed_file):
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_cli_factory_from_the_current_directory(tmp_path, monkeypatch):
+    (tmp_path / "my_factory_mod.py").write_text(
+        "from nnplug.models import SeedAutoencoder\n\ndef make():\n    return SeedAutoencoder()\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.path", [p for p in __import__("sys").path if p not in ("", str(tmp_path))])
+    assert cli(["export", "my_factory_mod:make", "-o", "m.ts", "-q"]) == 0
+    assert (tmp_path / "m.ts").exists()
