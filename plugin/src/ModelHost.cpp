@@ -119,7 +119,9 @@ ModelHost::ModelHost (const std::string& path) : impl (std::make_unique<Impl>())
         info.ratio = std::lcm (info.ratio, e.outRatio);
         if (e.delay >= 0 && d.delay >= 0)
         {
-            info.delay = e.delay + d.delay;
+            // Each method's delay counts samples of its own output rate: encode's latent
+            // frames are e.outRatio audio samples apart.
+            info.delay = e.delay * e.outRatio + d.delay;
             info.delayKnown = true;
         }
     }

@@ -1,95 +1,134 @@
-"""The built plugin in real hosts: an impulse measures the latency, which must equal what
-the plugin reports, for many host block sizes and both inference modes.
+"""The built plugin in real hosts, with real models: the latency the plugin reports must be
+the true one, for many host block sizes, a changing block sequence and both inference modes.
 
-pedalboard compensates the reported latency (so the impulse must come out where it went
-in); DawDreamer does not (so it must come out exactly get_latency_samples() later). The
-sample after the peak carries the fixture model's second tap (0.25), which proves the wet
-path was measured, not the dry one.
+Models: the shipped default (python/nnplug/data/default.ts, a trained RAVE-style model) and
+the seed autoencoder, exported here. Both are nonlinear, so an impulse's peak says little
+about the delay. Instead the host's output is compared, bit for bit, with the same .ts run in
+Python on the plugin's buffer size N (`plugin_support.reference`), shifted by every
+candidate latency in a wide range: exactly one shift must match (np.array_equal). The input
+is non-periodic noise, so a wrong shift cannot match by accident (test_measurement_can_fail
+proves the measurement rejects an off-by-one and a one-ulp change).
+
+The Python reference already contains the model's own delay d (the exported streaming
+module's, validated against the offline model by `nnplug export`), so the measured latency
+is the matched shift (the plugin's buffering) + d.
+
+pedalboard compensates the reported latency R: its output is the plugin's shifted back by R,
+so the measured latency is R + shift + d. DawDreamer does not: the measured latency is
+shift + d and must equal get_latency_samples().
 """
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("NNPLUG_BUILD_DIR", ROOT / "build"))
-VST3 = BUILD / "juce_project" / "nnplug_artefacts" / os.environ.get("NNPLUG_CONFIG", "Release") / "VST3" / "nnplug.vst3"
+from plugin_support import (DEFAULT_BUFFER, DEFAULT_MODEL, exact_shifts, make_bundle, model_delay,
+                            model_metadata, noise_signal, reference)
+
 SR = 44100
+N = DEFAULT_BUFFER
 BLOCKS = [1, 32, 64, 100, 256, 333, 512, 1000, 2048, 4096]
 MODES = ["Synchronous", "Worker thread"]
-AT = 3000          # impulse position
-TAP = 0.25         # make_models.py: y[t] = x[t - 7] + 0.25 x[t - 8]
-
-pytestmark = pytest.mark.skipif(not VST3.exists(), reason=f"plugin not built ({VST3}); run `make build`")
+MODELS = ["default", "seed"]
+TOTAL = 16 * N      # a multiple of N, long enough for the largest latency plus a 10k window
 
 
-@pytest.fixture(scope="session")
-def bundle(tmp_path_factory) -> Path:
-    """A relocated copy of the built bundle (hard links), with the fixture model staged as default."""
-    models = tmp_path_factory.mktemp("models")
-    subprocess.run([sys.executable, str(ROOT / "tests/fixtures/make_models.py"), str(models)], check=True,
-                   capture_output=True)
-    dest = tmp_path_factory.mktemp("bundle") / "nnplug.vst3"
-
-    def link(src, dst):
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(VST3, dest, copy_function=link, ignore=shutil.ignore_patterns("models"))
-    from nnplug.stage import stage
-    stage(dest, [models / "delay_mono.ts"])
-    return dest
+def expected_buffering(mode: str) -> int:
+    return (N - 1) + (N if mode == "Worker thread" else 0)
 
 
-def impulse(channels: int, total: int) -> np.ndarray:
-    x = np.zeros((channels, total), np.float32)
-    x[:, AT] = 1.0
-    return x
-
-
-def peak(y: np.ndarray) -> int:
-    return int(np.argmax(np.abs(y)))
+def candidates(d: int) -> range:
+    """Every plausible shift and then some: from the model delay and two buffers early to two
+    buffers late."""
+    return range(-(d + 2 * N + 64), 2 * N + 64)
 
 
 @pytest.fixture(scope="session")
-def pb_plugin(bundle):
+def models(tmp_path_factory) -> dict:
+    from nnplug.export import export
+    from nnplug.models import build_model
+    assert DEFAULT_MODEL.is_file(), f"the shipped default model is missing: {DEFAULT_MODEL}"
+    d = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    export(build_model({"architecture": "seed"}), str(d / "seed.ts"), sample_rate=SR, name="seed-autoencoder",
+           noise=False, verbose=False)
+    return {"default": DEFAULT_MODEL, "seed": d / "seed.ts"}
+
+
+@pytest.fixture(scope="session")
+def bundles(models, tmp_path_factory) -> dict:
+    return {k: make_bundle(tmp_path_factory.mktemp(f"bundle-{k}"), [p]) for k, p in models.items()}
+
+
+@pytest.fixture(scope="session")
+def refs(models) -> dict:
+    """model -> (input, Python reference output on buffers of N, model delay d)."""
+    out = {}
+    for k, path in models.items():
+        x = noise_signal(2, TOTAL, seed=1)
+        d = model_delay(model_metadata(path))
+        out[k] = (x, reference(path, x, N), d)
+    return out
+
+
+@pytest.fixture(scope="session")
+def pb_plugins(bundles):
     import pedalboard
-    return pedalboard.load_plugin(str(bundle))
+    loaded = {}
+
+    def get(model):
+        if model not in loaded:
+            loaded[model] = pedalboard.load_plugin(str(bundles[model]))
+        return loaded[model]
+    return get
+
+
+def test_measurement_can_fail(refs):
+    """The exact-shift measurement finds a known shift, and nothing for a signal one ulp or
+    one sample away from the reference."""
+    x, ref, d = refs["default"]
+    for s in (-d, 0, 17, 1023):
+        y = np.zeros_like(ref)
+        if s >= 0:
+            y[:, s:] = ref[:, :ref.shape[1] - s]
+        else:
+            y[:, :s] = ref[:, -s:]
+        assert exact_shifts(y, ref, candidates(d)) == [s]
+        bad = y.copy()
+        bad[1, 5000] = np.nextafter(bad[1, 5000], np.float32(10))
+        assert exact_shifts(bad, ref, candidates(d)) == []
+    with pytest.raises(ValueError):
+        exact_shifts(np.zeros_like(ref), np.zeros_like(ref), candidates(d))
+
+
+def test_default_model_delay_is_read_right(refs, models):
+    meta = model_metadata(models["default"])
+    assert model_delay(meta) == meta["delay"] == meta["methods"]["forward"]["delay"]
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("block", BLOCKS)
-def test_pedalboard_latency(pb_plugin, mode, block):
-    p = pb_plugin
+@pytest.mark.parametrize("model", MODELS)
+def test_pedalboard_latency(pb_plugins, refs, model, mode, block):
+    p = pb_plugins(model)
     p.inference_mode = mode
-    x = impulse(2, 12000)
+    x, ref, d = refs[model]
     y = p.process(x, SR, buffer_size=block, reset=True)
-    reported = p.reported_latency_samples
-    n = 1024  # default model buffer
-    assert reported == (n - 1) + (n if mode == "Worker thread" else 0) + 7
-    for ch in range(2):
-        # pedalboard shifted the output back by `reported`: what is left is the error.
-        measured = reported + (peak(y[ch]) - AT)
-        assert measured == reported
-        assert y[ch, AT] == 1.0 and y[ch, AT + 1] == TAP
+    R = p.reported_latency_samples
+    assert R == expected_buffering(mode) + d
+    shifts = exact_shifts(y, ref, candidates(d))
+    assert [R + s + d for s in shifts] == [R], f"matching shifts {shifts}"
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_pedalboard_changing_blocks(pb_plugin, mode):
+@pytest.mark.parametrize("model", MODELS)
+def test_pedalboard_changing_blocks(pb_plugins, refs, model, mode):
     """Blocks of changing size in one stream (reset=False between calls). pedalboard holds
-    back the first `reported` output samples across the calls, so the impulse comes out at
-    its input position only if the reported latency is the true one."""
-    p = pb_plugin
+    back the first R output samples across the calls."""
+    p = pb_plugins(model)
     p.inference_mode = mode
-    x = impulse(2, 14000)
+    x, ref, d = refs[model]
     # not 1 first: pedalboard reads a (2, 1) first chunk as one channel of two samples
     sizes = [511, 1, 64, 1000, 3, 2048, 333, 17, 4096, 100, 256, 777]
     p.reset()
@@ -102,28 +141,28 @@ def test_pedalboard_changing_blocks(pb_plugin, mode):
         pos += b
         i += 1
     y = np.concatenate(out, axis=1)
-    reported = p.reported_latency_samples
-    assert y.shape[1] == x.shape[1] - reported
-    for ch in range(2):
-        assert peak(y[ch]) == AT
-        assert y[ch, AT + 1] == TAP
+    R = p.reported_latency_samples
+    assert R == expected_buffering(mode) + d
+    assert y.shape[1] == x.shape[1] - R
+    shifts = exact_shifts(y, ref, candidates(d))
+    assert [R + s + d for s in shifts] == [R], f"matching shifts {shifts}"
 
 
 @pytest.mark.parametrize("mode_value", [0.0, 1.0], ids=MODES)
 @pytest.mark.parametrize("block", BLOCKS)
-def test_dawdreamer_latency(bundle, mode_value, block):
+@pytest.mark.parametrize("model", MODELS)
+def test_dawdreamer_latency(bundles, refs, model, mode_value, block):
     import dawdreamer as daw
+    x, ref, d = refs[model]
     engine = daw.RenderEngine(SR, block)
-    x = impulse(2, 12000)
     playback = engine.make_playback_processor("in", x)
-    fx = engine.make_plugin_processor("fx", str(bundle))
+    fx = engine.make_plugin_processor("fx", str(bundles[model]))
     names = [fx.get_parameter_name(i) for i in range(fx.get_plugin_parameter_size())]
     fx.set_parameter(names.index("Inference mode"), mode_value)
     engine.load_graph([(playback, []), (fx, ["in"])])
     engine.render(x.shape[1] / SR)
     y = engine.get_audio()
-    reported = fx.get_latency_samples()
-    assert reported == 1023 + (1024 if mode_value else 0) + 7
-    for ch in range(2):
-        assert peak(y[ch]) - AT == reported
-        assert y[ch, AT + reported + 1] == TAP
+    R = fx.get_latency_samples()
+    assert R == expected_buffering(MODES[int(mode_value)]) + d
+    shifts = exact_shifts(y, ref, candidates(d))
+    assert [s + d for s in shifts] == [R], f"matching shifts {shifts}"
