@@ -120,13 +120,24 @@ def evaluate(model: RaveModel, audio: torch.Tensor, randomness: bool = False) ->
 def train(size: str = "small", steps: int = 3000, batch: int = 8, length: int = 16384, lr: float = 1e-3,
           beta: float = 1e-3, seed: int = 0, sample_rate: int = 44100, threads: int = 2,
           progress: bool = True, log_every: int = 100, config_overrides: Optional[Dict] = None) -> Dict:
-    """Train from scratch; returns {"model", "config", "history", "seconds", "untrained_loss",
+    """Train from scratch on `threads` threads (the process's thread count is restored
+    afterwards); returns {"model", "config", "history", "seconds", "untrained_loss",
     "trained_loss" (held-out, randomness off), "untrained_loss_noise", "trained_loss_noise"
     (held-out, seeded randomness on, as exported by default)}."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _train(size, steps, batch, length, lr, beta, seed, sample_rate, progress, log_every, config_overrides)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train(size: str, steps: int, batch: int, length: int, lr: float, beta: float, seed: int, sample_rate: int,
+           progress: bool, log_every: int,
+           config_overrides: Optional[Dict]) -> Dict:
     from tqdm import tqdm
 
     torch.manual_seed(seed)
-    torch.set_num_threads(threads)
     config = config_for(size, sample_rate=sample_rate, seed=seed, **(config_overrides or {}))
     model = RaveModel(config)
     if length % model.ratio:

@@ -14,7 +14,6 @@ from nnplug.export import ExportError, export, weights_sha256
 from nnplug.models import RaveModel, SeedAutoencoder, config_for, set_randomness
 from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buffers
 
-torch.set_num_threads(1)
 
 META_KEYS = {"format_version", "name", "author", "description", "version", "sample_rate", "ratio", "delay",
              "methods", "channels", "latent_size", "streaming", "deterministic", "torch_version",

@@ -13,7 +13,6 @@ from nnplug.export import export
 from nnplug.inspect import InspectError, format_info, inspect_file
 from nnplug.models import SeedAutoencoder
 
-torch.set_num_threads(1)
 
 
 def cli(argv):

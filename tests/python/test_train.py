@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from nnplug.export import export
+from nnplug.export import set_loaded_randomness
+from nnplug.models import set_randomness
+from nnplug.streaming.check import run_in_buffers
 from nnplug.train import (HELD_OUT_SEED_OFFSET, held_out_set, make_batch, multiscale_stft_loss, save_checkpoint,
                           train)
 
-torch.set_num_threads(1)
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "python", "nnplug", "data")
 
 
@@ -73,8 +74,8 @@ def test_cli_train_writes_checkpoint_and_export(tmp_path):
     assert info.metadata["noise"] is False and info.ratio == 8
 
 
-def test_shipped_default_model(tmp_path):
-    from nnplug.export import load_config, weights_sha256
+def test_shipped_default_model():
+    from nnplug.export import load_config
     from nnplug.inspect import inspect_file
     path = os.path.join(DATA, "default.ts")
     assert os.path.getsize(path) < 5e6
@@ -83,12 +84,30 @@ def test_shipped_default_model(tmp_path):
     assert (info.sample_rate, info.ratio, info.channels, info.latent_size) == (44100, 64, 1, 16)
     assert info.streaming and info.deterministic and info.metadata["noise"] is True
     assert info.metadata["name"] == "nnplug-default"
-    # the shipped .ts is the shipped checkpoint + config: re-exporting gives the same weights
+    # the shipped .ts is the shipped checkpoint + config: every trained weight is in the file,
+    # and the file streams like the Python model built from them (seeded noise switched
+    # off on both sides; float32, rounding only: 1e-4 of the peak, as export checks)
     model, keys = load_config(os.path.join(DATA, "default.yaml"))
-    out = str(tmp_path / "again.ts")
-    meta = export(model, out, sample_rate=keys["sample_rate"], name=keys["name"], verbose=False)
-    assert meta["weights_sha256"] == info.metadata["weights_sha256"]
-    assert meta["delay"] == info.delay
+    ts = torch.jit.load(path)
+    params = list(ts.parameters())
+    for name, w in model.state_dict().items():
+        if name.endswith("weight") and w.numel() > 1:
+            assert any(p.shape == w.shape and torch.equal(p, w) for p in params), name
+    set_randomness(model, enabled=False)
+    assert set_loaded_randomness(ts, False) == 4          # forward: 2, encode: latent, decode: bands
+    x = held_out_set(0, clips=1, length=64 * 160)
+    with torch.no_grad():
+        streamed = run_in_buffers(ts.forward, x, [64 * 8, 64 * 32])
+        offline = model.eval()(x)
+    d = info.delay
+    err = (streamed[..., d + 2000:] - offline[..., 2000:-d]).abs().max()
+    assert err <= 1e-4 * offline.abs().max()
     # and it reconstructs held-out tones better than the untrained model (see default.yaml)
     state = torch.load(os.path.join(DATA, "default.ckpt"), weights_only=True)
     assert state["train"]["trained_loss"] < 0.8 * state["train"]["untrained_loss"]
+
+
+def test_train_restores_the_thread_count():
+    before = torch.get_num_threads()
+    train(size="tiny", steps=1, batch=1, length=4096, threads=1 if before != 1 else 2, progress=False)
+    assert torch.get_num_threads() == before
