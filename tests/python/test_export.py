@@ -309,3 +309,13 @@ def test_cli_factory_from_the_current_directory(tmp_path, monkeypatch):
     monkeypatch.setattr("sys.path", [p for p in __import__("sys").path if p not in ("", str(tmp_path))])
     assert cli(["export", "my_factory_mod:make", "-o", "m.ts", "-q"]) == 0
     assert (tmp_path / "m.ts").exists()
+
+
+def test_forward_only_export(tmp_path):
+    path = str(tmp_path / "f.ts")
+    meta = export(SeedAutoencoder(), path, sample_rate=44100, name="f", methods=("forward",), verbose=False)
+    m = torch.jit.load(path)
+    assert m.get_methods() == ["forward"] and list(meta["methods"]) == ["forward"]
+    assert not hasattr(m, "encode") and not hasattr(m, "encode_params")
+    m.forward(torch.zeros(1, 1, 16))
+    m.reset()
