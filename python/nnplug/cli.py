@@ -18,6 +18,8 @@ COMMANDS = {
     "export": "export a model as a streaming nn~-convention TorchScript file",
     "inspect": "describe any nn~-convention .ts file (nnplug, RAVE v1/v2)",
     "train": "train the RAVE-style model on generated audio",
+    "render": "render a WAV file through the built plugin in pedalboard or DawDreamer",
+    "validate": "prove the built plugin bit-identical to its model, in pedalboard and DawDreamer",
 }
 
 

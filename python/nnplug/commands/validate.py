@@ -1,0 +1,72 @@
+"""`nnplug validate`: prove the built plugin plays exactly what the model computes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("validate", help="render test signals through the plugin in real hosts and "
+                                               "compare bit for bit with the model run in Python")
+    p.add_argument("--plugin", required=True, type=Path, help="the built bundle (.../VST3/nnplug.vst3)")
+    p.add_argument("--model", required=True, type=Path, help="the .ts model (staged into a private copy of the bundle)")
+    p.add_argument("--host", choices=("pedalboard", "dawdreamer", "all"), default="all")
+    p.add_argument("--block-sizes", default=None,
+                   help="comma-separated host block sizes; 'changing' adds a changing sequence (pedalboard) "
+                        "(default: 1,32,64,100,256,333,512,1000,2048,4096,changing)")
+    p.add_argument("--modes", default="sync,worker", help="inference modes: sync, worker or both (default)")
+    p.add_argument("--input", type=Path, action="append", default=[], metavar="WAV",
+                   help="a WAV file rendered too, at every block size (repeatable)")
+    p.add_argument("--sample-rate", type=int, default=44100)
+    p.add_argument("--no-long", action="store_true", help="skip the 10-second musical signal")
+    p.add_argument("--no-settings", action="store_true", help="skip the gain and dry/wet checks")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write report.json and index.html (plots) to DIR")
+    p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import json
+    import sys
+
+    from nnplug.cli import UserError
+    from nnplug.validate import DEFAULT_BLOCKS, ValidationError, format_table, run_validate, write_report
+
+    if not args.plugin.exists():
+        raise UserError(f"plugin bundle not found: {args.plugin} (run `nnplug build`)")
+    hosts = ["pedalboard", "dawdreamer"] if args.host == "all" else [args.host]
+    if args.block_sizes is None:
+        blocks = [*DEFAULT_BLOCKS, "changing"]
+    else:
+        blocks = []
+        for b in args.block_sizes.split(","):
+            b = b.strip()
+            if b.lower() == "changing":
+                blocks.append("changing")
+            elif b.isdigit() and int(b) > 0:
+                blocks.append(int(b))
+            elif b:
+                raise UserError(f"--block-sizes: {b!r} is not a positive integer or 'changing'")
+    modes = []
+    for m in args.modes.split(","):
+        m = m.strip().lower()
+        if m in ("sync", "synchronous"):
+            modes.append("Synchronous")
+        elif m in ("worker", "worker thread"):
+            modes.append("Worker thread")
+        elif m:
+            raise UserError(f"--modes: {m!r} is not sync or worker")
+    log = (lambda s: print(s, file=sys.stderr)) if args.json else print
+    try:
+        result = run_validate(args.plugin, args.model, hosts=hosts, blocks=blocks, modes=modes, inputs=args.input,
+                              sample_rate=args.sample_rate, long_signal=not args.no_long,
+                              settings=not args.no_settings, keep_plots=args.report is not None, log=log)
+    except ValidationError as e:
+        raise UserError(str(e))
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1, default=float))
+    else:
+        print(format_table(result))
+    if args.report is not None:
+        page = write_report(result, args.report)
+        log(f"report: {page} (and {args.report / 'report.json'})")
+    return 0 if result.ok else 1

@@ -1,0 +1,144 @@
+"""`nnplug validate`: the built plugin is bit-identical to the model run in Python, in
+pedalboard and DawDreamer, at every host block size, a changing block sequence and both
+inference modes; gain and dry/wet give their analytic result; a one-ulp change is caught."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from host_fixtures import (DEFAULT_MODEL, ROOT, SR, default_model, require_plugin,  # noqa: F401
+                           seed_model, stochastic_model, vst3)
+from nnplug.hosts import PARAMETERS, block_sequence, open_host, parse_param_assignment, stage_copy
+from nnplug.validate import (CHANGING, DEFAULT_BLOCKS, buffer_size, measure_shift, model_facts, run_validate,
+                             shifted)
+
+ALL_BLOCKS = [str(b) for b in DEFAULT_BLOCKS] + ["changing"]
+
+
+# -- the CI proof: both models, both hosts, every block size, both modes -----------------------
+def _validate_cli(vst3, model, tmp_path):
+    report = tmp_path / "report"
+    cmd = [sys.executable, "-m", "nnplug", "validate", "--plugin", str(vst3), "--model", str(model),
+           "--host", "all", "--block-sizes", ",".join(ALL_BLOCKS), "--modes", "sync,worker",
+           "--report", str(report), "--json"]
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    assert p.stdout.strip(), p.stderr
+    result = json.loads(p.stdout)
+    return p, result, report
+
+
+@pytest.mark.parametrize("which", ["default", "seed"])
+def test_validate_bit_identical(which, vst3, default_model, seed_model, tmp_path):  # noqa: F811
+    model = default_model if which == "default" else seed_model
+    p, result, report = _validate_cli(vst3, model, tmp_path)
+    bad = [r for r in result["rows"] if not r["ok"]]
+    assert p.returncode == 0 and result["ok"], (bad[:5], result["settings"], p.stderr[-3000:])
+    assert result["deterministic"] is True
+    rows = result["rows"]
+    seen = {(r["host"], r["mode"], r["block"]) for r in rows}
+    for mode in ("Synchronous", "Worker thread"):
+        for b in ALL_BLOCKS:
+            assert ("pedalboard", mode, b) in seen
+            if b != "changing":                 # DawDreamer renders at one fixed block size
+                assert ("dawdreamer", mode, b) in seen
+    for r in rows:
+        assert r["equal"] is True and r["max_abs_diff"] == 0.0
+        assert r["latency_measured"] == r["latency_reported"] or (r["latency_measured"] is None and r["signal"] != "suite")
+    assert {r["signal"] for r in rows} == {"suite", "music10s"}
+    assert all(s["ok"] for s in result["settings"]) and len(result["settings"]) == 16
+    # the report a person opens
+    page = (report / "index.html").read_text()
+    assert "PASS" in page and "plot-pedalboard.png" in page and "plot-dawdreamer.png" in page
+    assert (report / "plot-pedalboard.png").stat().st_size > 10000
+    assert json.loads((report / "report.json").read_text())["ok"] is True
+
+
+# -- the check can fail ------------------------------------------------------------------------
+def test_one_ulp_in_the_reference_fails(vst3, seed_model):  # noqa: F811
+    """Change one reference sample by one ulp: validate must fail, in both hosts, and point at
+    exactly that sample."""
+    facts = model_facts(seed_model)
+    at = facts.delay + 3000          # in the suite's impulses, where the output is not zero
+    changed = {}
+
+    def corrupt(name, ref):
+        ref = ref.copy()
+        if name == "suite":
+            assert ref[0, at] != 0
+            ref[0, at] = np.nextafter(ref[0, at], np.float32(np.inf))
+            changed["value"] = float(ref[0, at])
+        return ref
+
+    result = run_validate(vst3, seed_model, blocks=[512], modes=["Synchronous"], long_signal=False,
+                          settings=False, reference_hook=corrupt, log=lambda s: None)
+    assert not result.ok
+    rows = {r.host: r for r in result.rows}
+    assert set(rows) == {"pedalboard", "dawdreamer"}
+    for host, r in rows.items():
+        assert r.equal is False and not r.ok
+        assert 0 < r.max_abs_diff < 1e-6
+        L = r.latency_reported
+        want = at - facts.delay if host == "pedalboard" else at + L - facts.delay
+        assert r.first_diff["sample"] == want and r.first_diff["channel"] == 0
+        assert r.first_diff["expected"] == changed["value"]
+        assert r.latency_measured == L      # the latency is still right: only the sample is wrong
+
+
+def test_stochastic_model_is_not_claimed_bit_identical(vst3, stochastic_model):  # noqa: F811
+    result = run_validate(vst3, stochastic_model, blocks=[333], modes=["Synchronous"], long_signal=False,
+                          log=lambda s: None)
+    assert result.deterministic is False
+    assert "bit-identity was not claimable" in result.statement
+    assert result.settings == []
+    for r in result.rows:
+        assert r.equal is None and r.ok, r
+        assert r.latency_measured == r.latency_reported
+        assert any("not claimable" in n for n in r.notes)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--plugin", "missing.vst3"], "plugin bundle not found"),
+    (["--block-sizes", "512,zero"], "--block-sizes"),
+    (["--modes", "fast"], "--modes"),
+])
+def test_validate_cli_user_errors(vst3, seed_model, tmp_path, args, message):  # noqa: F811
+    base = {"--plugin": str(vst3), "--model": str(seed_model)}
+    for k, v in zip(args[::2], args[1::2]):
+        base[k] = str(tmp_path / v) if k == "--plugin" else v
+    cmd = [sys.executable, "-m", "nnplug", "validate"] + [x for kv in base.items() for x in kv]
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr
+
+
+# -- pieces ------------------------------------------------------------------------------------
+def test_parameter_table_matches_the_hosts(vst3, seed_model, tmp_path):  # noqa: F811
+    bundle = stage_copy(vst3, seed_model, tmp_path)
+    for name in ("pedalboard", "dawdreamer"):
+        names = open_host(name, bundle, SR).parameter_names()
+        for p in PARAMETERS.values():
+            assert p.name in names, (name, p.id)
+
+
+def test_buffer_size_and_sequences():
+    assert buffer_size("Auto", 64) == 1024 and buffer_size("Auto", 48) == 1056 and buffer_size("512", 3) == 513
+    assert block_sequence(100, 250) == [100, 100, 50]
+    assert sum(block_sequence(CHANGING, 20000)) == 20000
+    assert parse_param_assignment("dry_wet=50") == ("dry_wet", 50.0)
+    assert parse_param_assignment("inference_mode=worker thread") == ("inference_mode", "Worker thread")
+    assert parse_param_assignment("buffer_size=2048") == ("buffer_size", "2048")
+    for bad in ("dry_wet=150", "nope=1", "dry_wet", "mono_mode=sideways"):
+        with pytest.raises((ValueError, KeyError)):
+            parse_param_assignment(bad)
+
+
+def test_measure_shift_finds_the_exact_lag():
+    rng = np.random.default_rng(0)
+    ref = rng.standard_normal((2, 6000)).astype(np.float32)
+    for k in (-1500, -1, 0, 7, 1023):
+        y = shifted(ref, k, 5000)
+        assert measure_shift(y, ref, 2000) == k
+    assert measure_shift(np.zeros((2, 100), np.float32), ref, 50) is None
