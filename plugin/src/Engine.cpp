@@ -34,21 +34,45 @@ Engine::Engine (std::unique_ptr<ModelHost> m, const EngineConfig& config, const 
     model->prepare (batchSize, n);   // throws ModelError with the reason
     model->setLatentControls (&controls.latent);
 
+    // A model at another rate than the host's runs behind a resampler pair; at equal rates
+    // (or when the model does not say its rate) nothing is resampled, not even by a no-op.
+    const int hostRate = (int) std::lround (cfg.hostRate);
+    const int modelRate = (int) std::lround (mi.sampleRate);
+    const bool resample = modelRate > 0 && hostRate > 0 && modelRate != hostRate;
+    int modelMaxBlock = cfg.maxBlock;
+    if (resample)
+        modelMaxBlock = Resampler (hostRate, modelRate, 1, cfg.maxBlock, 0).maxOutputsPerPush (cfg.maxBlock);
+
     ReblockerConfig rc;
     rc.inLanes = inLanes;
     rc.outLanes = outLanes;
     rc.bufferSize = n;
-    rc.maxBlock = cfg.maxBlock;
-    rc.hostBlock = cfg.hostBlock;
+    rc.maxBlock = modelMaxBlock;
+    // Resampled blocks vary in size by a sample: only the any-sequence latency holds.
+    rc.hostBlock = resample ? 0 : cfg.hostBlock;
     rc.mode = cfg.mode;
     reblocker = std::make_unique<Reblocker> (rc, static_cast<BufferProcessor&> (*this));
 
-    totalLatency = reblocker->latency() + (mi.delayKnown ? mi.delay : 0);
+    const int modelSide = reblocker->latency() + (mi.delayKnown ? mi.delay : 0);   // model samples
+    if (resample)
+    {
+        try
+        {
+            resampler = std::make_unique<ResamplingPair> (hostRate, modelRate, inLanes, outLanes, cfg.maxBlock, modelSide);
+        }
+        catch (const std::invalid_argument& e)
+        {
+            throw ModelError (e.what());
+        }
+        totalLatency = resampler->latency();
+        modelMaxBlock = resampler->maxModelBlock();
+    }
+    else
+        totalLatency = modelSide;
     if (! mi.delayKnown)
         warn = "model delay unknown (" + mi.format + " export): latency counts it as 0";
-    if (mi.sampleRate > 0 && std::abs (mi.sampleRate - cfg.hostRate) > 0.5)
-        warn += std::string (warn.empty() ? "" : "; ") + "model rate " + std::to_string ((int) mi.sampleRate)
-                + " Hz differs from host rate " + std::to_string ((int) cfg.hostRate) + " Hz";
+    if (mi.sampleRate <= 0)
+        warn += std::string (warn.empty() ? "" : "; ") + "model sample rate unknown: assumed equal to the host's";
 
     auto alloc = [&] (std::vector<std::vector<float>>& v, int count)
     {
@@ -63,6 +87,15 @@ Engine::Engine (std::unique_ptr<ModelHost> m, const EngineConfig& config, const 
     laneOutPtr.resize ((size_t) outLanes);
     for (int l = 0; l < inLanes; ++l) laneInPtr[(size_t) l] = laneIn[(size_t) l].data();
     for (int l = 0; l < outLanes; ++l) laneOutPtr[(size_t) l] = laneOut[(size_t) l].data();
+    if (resample)
+    {
+        alloc (modelIn, inLanes);
+        alloc (modelOut, outLanes);
+        for (auto& v : modelIn) v.assign ((size_t) modelMaxBlock, 0.0f);
+        for (auto& v : modelOut) v.assign ((size_t) modelMaxBlock, 0.0f);
+        for (auto& v : modelIn) { modelInPtr.push_back (v.data()); modelInWrite.push_back (v.data()); }
+        for (auto& v : modelOut) modelOutPtr.push_back (v.data());
+    }
     delayLen = totalLatency + 1;
     delayLine.assign ((size_t) H, std::vector<float> ((size_t) delayLen, 0.0f));
 
@@ -136,6 +169,8 @@ void Engine::process (float* const* io, int numSamples, bool offline) noexcept
     if (restartRequested.exchange (false, std::memory_order_acq_rel))
     {
         reblocker->restart();
+        if (resampler)
+            resampler->reset();
         for (auto& d : delayLine) std::fill (d.begin(), d.end(), 0.0f);
         delayPos = 0;
     }
@@ -190,7 +225,19 @@ void Engine::process (float* const* io, int numSamples, bool offline) noexcept
                 std::memcpy (laneIn[(size_t) c].data(), input[(size_t) (c % H)].data(), sizeof (float) * (size_t) len);
         }
 
-        reblocker->process (laneInPtr.data(), laneOutPtr.data(), len, offline);
+        if (resampler)
+        {
+            auto& toModel = resampler->toModel();
+            auto& toHost = resampler->toHost();
+            toModel.push (laneInPtr.data(), len);
+            const int m = std::min (toModel.available(), (int) modelIn[0].size());
+            toModel.pull (modelInWrite.data(), m);
+            reblocker->process (modelInPtr.data(), modelOutPtr.data(), m, offline);
+            toHost.push (modelOutPtr.data(), m);
+            toHost.pull (laneOutPtr.data(), len);
+        }
+        else
+            reblocker->process (laneInPtr.data(), laneOutPtr.data(), len, offline);
 
         // Model lanes -> host channels.
         const int co = mi.outChannels();

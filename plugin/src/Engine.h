@@ -8,6 +8,7 @@
 
 #include "ModelHost.h"
 #include "Reblocker.h"
+#include "Resampler.h"
 
 #include <atomic>
 #include <memory>
@@ -56,7 +57,9 @@ public:
     int bufferSize() const { return n; }
     int batch() const { return batchSize; }
     int latency() const { return totalLatency; }        // host samples, exactly
-    int bufferingLatency() const { return reblocker->latency(); }
+    int bufferingLatency() const { return reblocker->latency(); }   // model samples
+    bool resampling() const { return resampler != nullptr; }
+    int resamplerUnderruns() const { return resampler ? (int) resampler->toHost().underruns() : 0; }
     int modelDelay() const { return info().delay; }
     std::string warning() const { return warn; }
 
@@ -78,11 +81,16 @@ private:
     int totalLatency = 0;
     std::string warn;
     std::unique_ptr<Reblocker> reblocker;
+    std::unique_ptr<ResamplingPair> resampler;   // null at equal rates: bypassed entirely
 
     // scratch, [channel][maxBlock]
     std::vector<std::vector<float>> input, dry, wet, laneIn, laneOut;
     std::vector<const float*> laneInPtr;
     std::vector<float*> laneOutPtr;
+    // model-rate scratch when resampling, [lane][maxModelBlock]
+    std::vector<std::vector<float>> modelIn, modelOut;
+    std::vector<const float*> modelInPtr;
+    std::vector<float*> modelInWrite, modelOutPtr;
     // dry delay line, [channel][delayLen]
     std::vector<std::vector<float>> delayLine;
     int delayLen = 0, delayPos = 0;
