@@ -70,7 +70,10 @@ Engine::Engine (std::unique_ptr<ModelHost> m, const EngineConfig& config, const 
     else
         totalLatency = modelSide;
     if (! mi.delayKnown)
-        warn = "model delay unknown (" + mi.format + " export): latency counts it as 0";
+        warn = "model delay unknown (" + mi.format + " export, no response to an impulse): latency counts it as 0";
+    else if (mi.delayMeasured)
+        warn = "model delay " + std::to_string (mi.delay) + " samples, measured with an impulse (" + mi.format
+               + " export without nnplug metadata)";
     if (mi.sampleRate <= 0)
         warn += std::string (warn.empty() ? "" : "; ") + "model sample rate unknown: assumed equal to the host's";
 

@@ -1,6 +1,7 @@
 // libtorch headers come before anything that might define conflicting macros.
 #include <torch/script.h>
 #include <ATen/Parallel.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include "ModelHost.h"
 #include "Json.h"
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <numeric>
 
 namespace nnplug {
@@ -171,7 +173,7 @@ void ModelHost::readConvention()
     info.hasReset = hasMethod (m, "reset");
     info.ratio = std::max ({ 1, info.forward.inRatio, info.forward.outRatio });
 
-    // RAVE exports (and other nn~ models) carry no delay: it counts as 0 and the status says so.
+    // RAVE exports (and other nn~ models) carry no delay: prepare() measures it with an impulse.
     if (m.hasattr ("full_latent_size") || (m.hasattr ("sr") && m.hasattr ("latent_size")))
     {
         info.format = "rave-v2";
@@ -252,9 +254,70 @@ void ModelHost::prepare (int batch, int bufferSize)
     // The shape contract is checked once here, on silence, then the stream starts afresh.
     if (! run())
         throw ModelError ("model failed its first buffer: " + error);
+    if (! modelInfo.delayKnown)
+        measureDelay();
     if (! resetStream())
         throw ModelError ("model reset() failed: " + error);
     std::fill (outBuf.begin(), outBuf.end(), 0.0f);
+}
+
+void ModelHost::measureDelay()
+{
+    // As `nnplug inspect` does: one stream fed silence, one fed an impulse at `start`; the
+    // delay is where their outputs differ most, minus `start`. Both runs draw the same random
+    // numbers (the default generator is seeded alike for both and restored afterwards), so a
+    // stochastic model (RAVE's encode/decode sample noise) differs only by the impulse's effect.
+    const int start = n;
+    const int buffers = std::max (16, (32768 + n - 1) / n);
+    const size_t outLen = outBuf.size() / (size_t) batchSize / (size_t) std::max (1, modelInfo.outChannels());
+    std::vector<double> diff ((size_t) buffers * outLen, 0.0);
+    std::vector<float> first ((size_t) buffers * outBuf.size(), 0.0f);
+    auto gen = at::detail::getDefaultCPUGenerator();
+    at::Tensor saved;
+    {
+        std::lock_guard<std::mutex> lock (gen.mutex());
+        saved = gen.get_state();
+    }
+    bool ok = true;
+    for (int pass = 0; pass < 2 && ok; ++pass)
+    {
+        ok = resetStream();
+        {
+            std::lock_guard<std::mutex> lock (gen.mutex());
+            gen.set_current_seed (0x6e6e706c);
+        }
+        for (int b = 0; b < buffers && ok; ++b)
+        {
+            std::fill (inBuf.begin(), inBuf.end(), 0.0f);
+            if (pass == 1 && b == start / n)
+                for (int lane = 0; lane < batchSize * modelInfo.inChannels(); ++lane)
+                    inBuf[(size_t) lane * (size_t) n + (size_t) (start % n)] = 1.0f;
+            ok = run();
+            if (! ok)
+                break;
+            float* keep = first.data() + (size_t) b * outBuf.size();
+            if (pass == 0)
+                std::memcpy (keep, outBuf.data(), sizeof (float) * outBuf.size());
+            else
+                for (size_t lane = 0; lane < outBuf.size() / outLen; ++lane)
+                    for (size_t t = 0; t < outLen; ++t)
+                        diff[(size_t) b * outLen + t] += std::abs ((double) outBuf[lane * outLen + t] - keep[lane * outLen + t]);
+        }
+    }
+    {
+        std::lock_guard<std::mutex> lock (gen.mutex());
+        gen.set_state (saved);
+    }
+    if (! ok)
+        throw ModelError ("model failed while its delay was measured: " + error);
+    const auto peak = std::max_element (diff.begin(), diff.end());
+    if (*peak > 0.0 && peak - diff.begin() >= start)
+    {
+        modelInfo.delay = (int) (peak - diff.begin()) - start;
+        modelInfo.delayKnown = true;
+        modelInfo.delayMeasured = true;
+    }
+    std::fill (inBuf.begin(), inBuf.end(), 0.0f);
 }
 
 namespace {

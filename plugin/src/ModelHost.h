@@ -34,7 +34,8 @@ struct ModelInfo
     double sampleRate = 0;       // 0 when the model does not say
     int ratio = 1;               // every buffer must be a multiple of it
     int delay = 0;               // output delay in samples of the audio path used
-    bool delayKnown = false;     // false for RAVE exports: delay then counts as 0
+    bool delayKnown = false;     // from our metadata, or measured at prepare() (RAVE and other exports)
+    bool delayMeasured = false;  // measured with an impulse at prepare(), not read from metadata
     bool hasReset = false;
     bool deterministic = true;
     bool latentPath = false;     // encode -> latent controls -> decode instead of forward
@@ -67,7 +68,9 @@ public:
     const ModelInfo& info() const { return modelInfo; }
 
     // Allocates the input/output buffers for `batch` streams of `bufferSize` samples, runs one
-    // silent buffer to check the shape contract, then resets the stream. Throws ModelError.
+    // silent buffer to check the shape contract, then resets the stream. A model without our
+    // metadata gets its delay measured here with an impulse (see measureDelay). Slow: call it
+    // off the audio thread. Throws ModelError.
     void prepare (int batch, int bufferSize);
 
     int batch() const { return batchSize; }
@@ -99,6 +102,7 @@ private:
     const LatentControls* latent = nullptr;
 
     void readConvention();
+    void measureDelay();
     void readMetadata (const std::string& json);
 };
 
