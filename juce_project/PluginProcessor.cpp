@@ -157,7 +157,8 @@ nnplug::EngineConfig NnplugProcessor::currentConfig() const
     c.maxBlock = maxBlock;
     // Buffering for any block sequence (N - 1), not N - gcd(N, B) for the prepared size B:
     // hosts may send blocks of other sizes, and some (pedalboard) read the latency before
-    // they call prepareToPlay with a new block size, so it must not depend on B.
+    // they call prepareToPlay with a new block size, so it must not depend on B. The
+    // measurements behind this are in plugin/src/Reblocker.h.
     c.hostBlock = 0;
     c.hostChannels = hostChannels;
     const int choice = (int) apvts.getRawParameterValue (ParamID::bufferSize)->load();

@@ -12,6 +12,24 @@
 // signals with a POSIX semaphore (no lock, no allocation). It needs one more buffer of
 // latency so that the worker has a full buffer period to finish. In offline rendering the
 // audio thread waits for the worker instead of dropping, so renders are deterministic.
+//
+// Why the JUCE plugin reports N - 1 (any sequence) and not N - gcd(N, B): the hosts we prove
+// against cannot be relied on to keep the block size B that prepareToPlay announced.
+//  * pedalboard (ExternalPlugin::prepare) calls prepareToPlay only when the sample rate or
+//    channel count changes or the block size *grows*: after one process(buffer_size=4096),
+//    process(buffer_size=512) runs 512-sample blocks on a plugin prepared for 4096. Every
+//    process() call also ends with a shorter block (length mod buffer_size).
+//  * it reads the latency (getLatencySamples) after every block to decide how many output
+//    samples to keep, and the value it sees after a re-prepare is the one from *before* the
+//    plugin was prepared (JUCE's VST3 host activates the plugin after reading it). Measured:
+//    the default model at 48 kHz reports 3048 (its 44.1 kHz latency) during the first 48 kHz
+//    process() call and 3464 from the second call on (tests/python/test_plugin_latency.py,
+//    fixture pb48). A latency that depends on B would be stale in the same way, and a
+//    mid-stream fallback (rebuilding at N - 1 when a block of another size arrives) would
+//    change the latency under pedalboard's running compensation and misalign its output.
+// DawDreamer does send fixed blocks, but a plugin cannot tell the two hosts apart. So the
+// engine supports a fixed B (ReblockerConfig::hostBlock, tested in test_reblocker.cpp) for
+// front ends that can guarantee it, and the JUCE layer uses N - 1.
 #pragma once
 
 #include <atomic>
