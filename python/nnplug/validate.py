@@ -212,9 +212,12 @@ def shifted(a: np.ndarray, k: int, length: int) -> np.ndarray:
 
 
 def measure_shift(y: np.ndarray, ref: np.ndarray, window: int) -> Optional[int]:
-    """k such that y[:, t] == ref[:, t + k] best (|k| <= window); None when y or ref is silent."""
+    """k such that y[:, t] == ref[:, t + k] best (|k| <= window); None when y or ref is silent.
+
+    Cross-correlates the first differences (a DC offset, common in untrained models, would
+    otherwise dominate), then confirms the strongest candidates sample by sample."""
     from scipy.signal import correlate, correlation_lags
-    a, b = ref.astype(np.float64).sum(0), y.astype(np.float64).sum(0)
+    a, b = np.diff(ref.astype(np.float64).sum(0)), np.diff(y.astype(np.float64).sum(0))
     if not np.any(a) or not np.any(b):
         return None
     corr = correlate(a, b, mode="full", method="fft")
@@ -224,7 +227,7 @@ def measure_shift(y: np.ndarray, ref: np.ndarray, window: int) -> Optional[int]:
     if corr.size == 0 or corr.max() == 0:
         return None
     best, best_err = None, math.inf
-    for i in np.argsort(corr)[::-1][:5]:          # confirm the strongest candidates sample by sample
+    for i in np.argsort(corr)[::-1][:20]:
         k = int(lags[i])
         err = float(np.mean(np.abs(y - shifted(ref, k, y.shape[1]))))
         if err < best_err:
@@ -396,6 +399,15 @@ def compare(host: Host, mode: str, block, signal: Signal, y: np.ndarray, ref: np
             notes.append("output is silent")
         if measured is None and np.any(ref):
             notes.append("latency not measurable (output uncorrelated with one reference draw)")
+    # The plugin really runs this model: its buffering (reported - model delay) lies between
+    # N - gcd(N, B) (synchronous, fixed block) and 2N - 1 (worker thread, any block). A plugin
+    # that failed to load the model reports 0 and passes the dry signal through.
+    buffering = reported - facts.delay
+    lo = n - math.gcd(n, int(block)) if not changing else n - 1
+    if not (lo <= buffering <= 2 * n - 1):
+        ok = False
+        notes.append(f"reported latency {reported} = model delay {facts.delay} + buffering {buffering}, outside "
+                     f"[{lo}, {2 * n - 1}] for N = {n}: did the plugin load the model?")
     if not length_ok:
         notes.append(f"length {y.shape[1]}, expected {want_len}")
     if measured is not None and measured != reported:
@@ -516,6 +528,8 @@ def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Se
             except ImportError as e:
                 raise ValidationError(f"host {hname} is not installed ({e}); pip install 'nnplug[hosts]'") from e
             host.set_params(UNITY)
+            if not host.supports_block_sequence and any(not isinstance(b, int) for b in blocks):
+                log(f"{hname}: no changing block-size sequence (it renders at one fixed block size)")
             for mode in modes:
                 host.set_param("inference_mode", mode)
                 n = buffer_size(host.get_param("buffer_size"), facts.ratio)

@@ -114,6 +114,38 @@ def test_validate_cli_user_errors(vst3, seed_model, tmp_path, args, message):  #
     assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr
 
 
+def test_validate_renders_given_wav_files(vst3, seed_model, tmp_path):  # noqa: F811
+    from nnplug.audio import write_wav
+    rng = np.random.default_rng(5)
+    wav = tmp_path / "take.wav"
+    write_wav(wav, (0.2 * rng.standard_normal(20000)).astype(np.float32)[None], SR)   # mono: duplicated
+    result = run_validate(vst3, seed_model, hosts=["dawdreamer"], blocks=[100], modes=["Worker thread"],
+                          inputs=[wav], long_signal=False, settings=False, log=lambda s: None)
+    assert result.ok and {r.signal for r in result.rows} == {"suite", "take.wav"}, result.rows
+    assert all(r.equal for r in result.rows)
+    wrong_rate = tmp_path / "48k.wav"
+    write_wav(wrong_rate, np.zeros((2, 100), np.float32), 48000)
+    with pytest.raises(ValueError, match="48000"):
+        run_validate(vst3, seed_model, inputs=[wrong_rate], log=lambda s: None)
+
+
+def test_staged_copies_play_their_own_model(vst3, seed_model, tmp_path):  # noqa: F811
+    """Two staged copies with different models, loaded in one process, each play their own
+    model (the plugin binary is copied, not hard-linked: one inode is loaded only once). Same
+    architecture, other weights: only the right model's output is bit-identical."""
+    import nnplug
+    import torch
+    from nnplug.models import build_model
+    other = tmp_path / "other.ts"
+    torch.manual_seed(1)
+    nnplug.export(build_model({"architecture": "seed"}), str(other), sample_rate=SR, name="other", verbose=False)
+    for model in (seed_model, other):
+        result = run_validate(vst3, model, hosts=["pedalboard"], blocks=[512], modes=["Synchronous"],
+                              long_signal=False, settings=False, log=lambda s: None)
+        assert result.ok, [r.notes for r in result.rows]
+        assert result.rows[0].latency_reported == 1023 + model_facts(model).delay
+
+
 # -- pieces ------------------------------------------------------------------------------------
 def test_parameter_table_matches_the_hosts(vst3, seed_model, tmp_path):  # noqa: F811
     bundle = stage_copy(vst3, seed_model, tmp_path)
@@ -141,4 +173,6 @@ def test_measure_shift_finds_the_exact_lag():
     for k in (-1500, -1, 0, 7, 1023):
         y = shifted(ref, k, 5000)
         assert measure_shift(y, ref, 2000) == k
+        dc = ref - 0.4          # a large DC offset (untrained models) must not fool it
+        assert measure_shift(shifted(dc, k, 5000), dc, 2000) == k
     assert measure_shift(np.zeros((2, 100), np.float32), ref, 50) is None

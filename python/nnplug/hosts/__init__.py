@@ -209,13 +209,26 @@ def _no_build_running(plugin: Path):
 
 
 def copy_bundle(plugin: Union[str, Path], dest_dir: Union[str, Path]) -> Path:
-    """A private copy of a built bundle (hard links, without its staged models) in dest_dir."""
+    """A private copy of a built bundle (without its staged models) in dest_dir.
+
+    The bundled libraries (`lib/`, libtorch: hundreds of MB) are hard-linked; everything else,
+    the plugin binary above all, is copied. The dynamic linker loads a file only once per
+    process (same inode = same image), and the plugin finds its staged models relative to
+    where its binary was first loaded from: two hard-linked copies staged with different
+    models would both play the first copy's model."""
     plugin = Path(plugin)
     if not plugin.exists():
         raise FileNotFoundError(f"plugin bundle not found: {plugin} (run `nnplug build` first)")
     dest = Path(dest_dir) / plugin.name
+
+    def copy(src: str, dst: str) -> None:
+        if "lib" in Path(src).relative_to(plugin).parts[:-1]:
+            _link_or_copy(src, dst)
+        else:
+            shutil.copy2(src, dst)
+
     with _no_build_running(plugin):
-        shutil.copytree(plugin, dest, copy_function=_link_or_copy, ignore=shutil.ignore_patterns("models"))
+        shutil.copytree(plugin, dest, copy_function=copy, ignore=shutil.ignore_patterns("models"))
     return dest
 
 
