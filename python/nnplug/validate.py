@@ -345,6 +345,7 @@ class Row:
     rtf: float                       # render wall time / audio duration
     ok: bool
     notes: List[str] = field(default_factory=list)
+    model_delay: int = 0             # the model delay the alignment used
 
 
 def first_difference(y: np.ndarray, e: np.ndarray, segments=()) -> Optional[Dict[str, Any]]:
@@ -367,7 +368,18 @@ def compare(host: Host, mode: str, block, signal: Signal, y: np.ndarray, ref: np
     changing = not isinstance(block, (int, np.integer))
     c = reported if host.compensates_latency else 0
     want_len = T
-    k = c - reported + facts.delay
+    window = reported + 2 * n + 64
+    ks = measure_shift(y, ref, window)
+    notes: List[str] = []
+    if facts.delay_known:
+        D = facts.delay
+    else:
+        # The file states no delay (RAVE exports): the plugin measures one at load. Take the one
+        # its output shows; the latency can then only be checked for plausibility.
+        D = max(0, ks - c + reported) if ks is not None else 0
+        notes.append(f"model delay unknown to the file: {D} as the plugin's output shows it; latency "
+                     "checked for plausibility only")
+    k = c - reported + D
     expected = shifted(ref, k, max(0, want_len))
     length_ok = y.shape[1] == want_len and y.shape[0] == ref.shape[0]
     m = min(y.shape[1], expected.shape[1])
@@ -375,15 +387,12 @@ def compare(host: Host, mode: str, block, signal: Signal, y: np.ndarray, ref: np
     max_diff = float(np.nanmax(diff)) if diff.size else 0.0
     if not np.all(np.isfinite(y)):
         max_diff = math.inf
-    window = reported + 2 * n + 64
-    ks = measure_shift(y, ref, window)
-    measured = None if ks is None else c + facts.delay - ks
-    notes: List[str] = []
+    measured = None if (ks is None or not facts.delay_known) else c + D - ks
     if deterministic:
         equal = bool(length_ok and np.array_equal(y, expected))
         fd = None if equal else first_difference(y, expected, signal.segments)
         lat_ok = measured is None or measured == reported
-        if measured is None:
+        if ks is None:
             notes.append("latency not measurable on this signal (silent)")
         ok = equal and lat_ok
     else:
@@ -397,23 +406,23 @@ def compare(host: Host, mode: str, block, signal: Signal, y: np.ndarray, ref: np
             notes.append("output has NaN/Inf")
         if silent:
             notes.append("output is silent")
-        if measured is None and np.any(ref):
+        if ks is None and np.any(ref):
             notes.append("latency not measurable (output uncorrelated with one reference draw)")
     # The plugin really runs this model: its buffering (reported - model delay) lies between
     # N - gcd(N, B) (synchronous, fixed block) and 2N - 1 (worker thread, any block). A plugin
     # that failed to load the model reports 0 and passes the dry signal through.
-    buffering = reported - facts.delay
+    buffering = reported - D
     lo = n - math.gcd(n, int(block)) if not changing else n - 1
     if not (lo <= buffering <= 2 * n - 1):
         ok = False
-        notes.append(f"reported latency {reported} = model delay {facts.delay} + buffering {buffering}, outside "
+        notes.append(f"reported latency {reported} = model delay {D} + buffering {buffering}, outside "
                      f"[{lo}, {2 * n - 1}] for N = {n}: did the plugin load the model?")
     if not length_ok:
         notes.append(f"length {y.shape[1]}, expected {want_len}")
     if measured is not None and measured != reported:
         notes.append(f"measured latency {measured} != reported {reported}")
     return Row(host.name, mode, "changing" if changing else str(int(block)), signal.name, T, n, equal, max_diff,
-               fd, reported, measured, length_ok, seconds / (T / host.sample_rate), ok, notes)
+               fd, reported, measured, length_ok, seconds / (T / host.sample_rate), ok, notes, D)
 
 
 @dataclass
@@ -555,13 +564,13 @@ def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Se
                             c = reported if host.compensates_latency else 0
                             plots[f"{hname}-fail" if not row.ok else hname] = {
                                 "title": f"{hname}, {mode}, block {block_label(b)}, suite",
-                                "reference": shifted(ref, c - reported + facts.delay, y.shape[1]),
+                                "reference": shifted(ref, c - reported + row.model_delay, y.shape[1]),
                                 "plugin": y, "sr": sample_rate}
                         if not row.ok:
                             log(f"  MISMATCH {hname} {mode} block {row.block} {sig.name}: "
                                 f"max |diff| {row.max_abs_diff:.3g}, first {row.first_diff}, {'; '.join(row.notes)}")
             host.set_param("inference_mode", modes[0] if modes else "Synchronous")
-            if settings and deterministic:
+            if settings and deterministic and facts.delay_known:
                 setting_rows += check_settings(host, facts, signals[0], get_ref)
             host.set_params(UNITY)
     return Result(asdict(facts), rows, setting_rows, deterministic, statement, time.time() - t_start, plots)

@@ -80,6 +80,24 @@ def stochastic_model(tmp_path_factory) -> Path:
     return path
 
 
+class RaveLike(NoisyGain):
+    """The same, dressed as a RAVE v2 export: `sr`, `latent_size`, no nnplug metadata (so no
+    stated delay and no determinism claim)."""
+
+    def __init__(self):
+        super().__init__()
+        self.sr = SR
+        self.latent_size = 4
+        self.full_latent_size = 4
+
+
+@pytest.fixture(scope="session")
+def rave_like_model(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("ravelike") / "ravelike.ts"
+    torch.jit.script(RaveLike()).save(str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def seed_bundle(vst3, seed_model, tmp_path_factory) -> Path:
     return stage_copy(vst3, seed_model, tmp_path_factory.mktemp("seed-bundle"))
