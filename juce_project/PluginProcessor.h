@@ -4,6 +4,7 @@
 
 #include "Engine.h"
 #include "EngineSwitch.h"
+#include "Presets.h"
 
 #include <juce_audio_processors/juce_audio_processors.h>
 #include <juce_cryptography/juce_cryptography.h>
@@ -51,10 +52,23 @@ public:
     bool isMidiEffect() const override { return false; }
     double getTailLengthSeconds() const override;
 
-    int getNumPrograms() override { return 1; }
-    int getCurrentProgram() override { return 0; }
-    void setCurrentProgram (int) override {}
-    const juce::String getProgramName (int) override { return {}; }
+    // Programs: the bundle's factory presets, then the user folder's (juce_project/Presets.h).
+    // Selecting one restores its state, as a host loading the .vstpreset would.
+    int getNumPrograms() override { return juce::jmax (1, programs.size()); }
+    int getCurrentProgram() override { return currentProgram; }
+    void setCurrentProgram (int index) override
+    {
+        const auto state = programs.load (index);
+        if (state.isEmpty())
+            return;
+        currentProgram = index;
+        setStateInformation (state.getData(), (int) state.getSize());
+    }
+    const juce::String getProgramName (int index) override
+    {
+        auto* p = programs.get (index);
+        return p != nullptr ? p->name : juce::String();
+    }
     void changeProgramName (int, const juce::String&) override {}
 
     void getStateInformation (juce::MemoryBlock& destData) override;
@@ -80,6 +94,8 @@ public:
     static juce::File bundledModelsDir();
 
 private:
+    nnplug::PresetLibrary programs { nnplug::PresetLibrary::scanned() };
+    int currentProgram = 0;
     juce::AudioProcessorValueTreeState apvts;
     nnplug::Controls controls;
     nnplug::EngineSwitch engines;

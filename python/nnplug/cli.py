@@ -20,6 +20,7 @@ COMMANDS = {
     "train": "train the RAVE-style model on generated audio",
     "render": "render a WAV file through the built plugin in pedalboard or DawDreamer",
     "validate": "prove the built plugin bit-identical to its model, in pedalboard and DawDreamer",
+    "presets": "YAML presets: check, build (.vstpreset, factory programs), pack, install, list",
 }
 
 
