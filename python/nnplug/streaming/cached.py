@@ -59,15 +59,20 @@ class CachedConv1d(nn.Module):
         kernels that are slow here: a dilated one that loops sample by sample (4x slower
         at RAVE's low-rate dilated layers), and an im2col one that is slower than a plain
         matrix product when there are far more channels than samples. Gather the taps
-        (im2col) and do one matrix product instead."""
+        (im2col) and do one matrix product instead.
+
+        The product is (T_out, C*k) x (C*k, C_out), time first: with a handful of samples,
+        MKL's sgemm is 3-5x faster this way round than weights (C_out, C*k) x (C*k, T_out)
+        (torch.profiler: the RAVE v2-sized model at buffer 2048 spent ~78% of its time in
+        this product), and the weights are read in place (a transposed view, no copy)."""
         k = self.weight.size(-1)
         span = (k - 1) * self.dilation + 1
         taps = x[0].unfold(-1, span, self.stride)[:, :, :: self.dilation]            # C, T_out, k
-        columns = taps.permute(0, 2, 1).reshape(x.size(1) * k, taps.size(1))
-        y = torch.mm(self.weight.reshape(self.weight.size(0), -1), columns)
+        rows = taps.permute(1, 0, 2).reshape(taps.size(1), x.size(1) * k)            # T_out, C*k
+        y = torch.mm(rows, self.weight.reshape(self.weight.size(0), -1).t())         # T_out, C_out
         if self.bias is not None:
-            y = y + self.bias.unsqueeze(-1)
-        return y.unsqueeze(0)
+            y = y + self.bias
+        return y.t().unsqueeze(0)
 
     @torch.jit.export
     def reset(self):
@@ -103,11 +108,8 @@ class CachedConvTranspose1d(nn.Module):
         self.cache_len = -(-(span - 1) // self.stride)
         # a kernel shorter than its stride leaves structural zeros at the end: make torch emit them
         self.output_padding = max(self.stride - span, 0)
-        # a second, matmul-friendly layout of the weights, only where the matmul path can win
-        c_in = weight.shape[0]
-        self.use_matmul = self.groups == 1 and c_in >= 64
-        matrix = weight.detach().reshape(c_in, -1).t().contiguous() if self.use_matmul else torch.zeros(0)
-        self.register_buffer("weight_matrix", matrix)
+        # the matmul path, only where it can win (it reads the weights in place: no second copy)
+        self.use_matmul = self.groups == 1 and weight.shape[0] >= 64
         self.cache = _empty()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -127,10 +129,12 @@ class CachedConvTranspose1d(nn.Module):
     def _as_matmul(self, x: torch.Tensor) -> torch.Tensor:
         """With far more channels than samples (RAVE's low-rate upsampling layers at small
         buffers) torch's CPU transposed conv is memory-bound and slow; one matrix product
-        with a contiguous (C_out*k, C_in) copy of the weights, then an overlap-add of the
-        taps into place (col2im, `fold`), is 2-3x faster."""
+        with the (C_in, C_out*k) weights, then an overlap-add of the
+        taps into place (col2im, `fold`), is 2-3x faster. Time first, (T, C_in) x (C_in, C_out*k):
+        the weights as stored, and MKL's sgemm is 2-3x faster this way round on few samples."""
         k = self.weight.size(2)
-        columns = torch.mm(self.weight_matrix, x[0]).unsqueeze(0)                      # 1, C_out*k, T
+        rows = torch.mm(x[0].t(), self.weight.reshape(self.weight.size(0), -1))        # T, C_out*k
+        columns = rows.t().unsqueeze(0)                                                # 1, C_out*k, T
         length = (x.size(-1) - 1) * self.stride + (k - 1) * self.dilation + 1 + self.output_padding
         y = F.fold(columns, [1, length], [1, k], dilation=[1, self.dilation], stride=[1, self.stride]).squeeze(2)
         if self.bias is not None:
