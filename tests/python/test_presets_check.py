@@ -40,7 +40,7 @@ def test_schema_file_is_the_package_copy():
 
 def test_factory_presets_check(preset_bundle, capsys):  # noqa: F811
     assert main(["presets", "check", str(FACTORY), "--plugin", str(preset_bundle)]) == 0
-    assert "4 preset(s) ok" in capsys.readouterr().out
+    assert "5 preset(s) ok" in capsys.readouterr().out
 
 
 CASES = [

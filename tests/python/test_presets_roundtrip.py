@@ -1,0 +1,148 @@
+"""YAML -> .vstpreset -> a fresh plugin instance, in pedalboard and DawDreamer: every
+parameter reads back as the YAML value (within its step). Factory programs selected through
+the host give the same values as their preset files.
+
+Not yet here: render identical to a render with the same parameters set directly (states are
+identical, renders were not: under investigation, see the preset commit's notes)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from host_fixtures import SR
+from presets_fixtures import FACTORY, info, preset_bundle, user_dir  # noqa: F401
+from nnplug.presets import build, vstpreset
+from nnplug.presets.plugin import state_values
+from nnplug.presets.source import find_sources, read_source
+
+BLOCK = 512
+
+
+@pytest.fixture(scope="module")
+def built(preset_bundle, tmp_path_factory):  # noqa: F811
+    out = tmp_path_factory.mktemp("vstpresets")
+    build(FACTORY, preset_bundle, out)
+    sources = [read_source(p)[0] for p in find_sources(FACTORY)]
+    return out, sources
+
+
+@pytest.fixture(scope="module")
+def signal():
+    rng = np.random.default_rng(3)
+    t = np.arange(SR // 4) / SR
+    return np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.1 * rng.standard_normal(t.size)]).astype(np.float32)
+
+
+def expected(info, src) -> dict:  # noqa: F811
+    """Every parameter's plain value: the YAML's, the plugin's default for the rest."""
+    vals = {pid: p.default for pid, p in info.params.items()}
+    vals.update({pid: info.params[pid].to_plain(v) for pid, v in src.data["parameters"].items()})
+    return vals
+
+
+def assert_values(info, got: dict, src) -> None:  # noqa: F811
+    for pid, want in expected(info, src).items():
+        p = info.params[pid]
+        tol = (p.step / 2 if p.step else 1e-6) + 1e-5
+        assert got[pid] == pytest.approx(want, abs=tol), f"{src.file.name}: {pid} = {got[pid]}, YAML {want}"
+
+
+def pedalboard_values(plugin, info) -> dict:  # noqa: F811
+    """The host's view (raw 0..1 values, mapped with the plugin's exact ranges)."""
+    out = {}
+    for pid, key in info.host_keys.items():
+        p, raw = info.params[pid], plugin.parameters[key].raw_value
+        out[pid] = round(raw * p.hi) if p.is_choice else p.lo + raw * (p.hi - p.lo)
+    return out
+
+
+def test_vstpreset_round_trip_pedalboard(built, info, preset_bundle):  # noqa: F811
+    import pedalboard
+    out, sources = built
+    for src in sources:
+        fresh = pedalboard.load_plugin(str(preset_bundle))
+        fresh.load_preset(str(out / f"{src.stem}.vstpreset"))
+        assert_values(info, pedalboard_values(fresh, info), src)
+        # the plugin's own state agrees, and names the preset's model
+        state = vstpreset.state_to_xml(vstpreset.read(fresh.preset_data).component)
+        assert_values(info, state_values(state), src)
+        assert src.data["model"]["sha256"] in state
+        # not yet proven: a render equal to one with the same parameters set directly
+
+
+def test_vstpreset_round_trip_dawdreamer(built, info, preset_bundle, signal):  # noqa: F811
+    from nnplug.hosts import open_host
+    out, sources = built
+    renders = {}
+    for src in sources:
+        dd = open_host("dawdreamer", preset_bundle, SR)
+        dd.load_preset(out / f"{src.stem}.vstpreset")
+        y_preset = dd.render(signal, BLOCK)
+        # values through DawDreamer: it shows the plugin's values as text (its normalized cache
+        # is not refreshed by a preset load), so compare at the text's precision
+        fx = dd_fx(preset_bundle, out / f"{src.stem}.vstpreset")
+        assert_text_values(info, fx, src)
+        renders[src.stem] = y_preset
+    # the presets differ audibly from one another (the test would not notice a preset ignored)
+    ys = list(renders.values())
+    assert all(not np.array_equal(a, b) for i, a in enumerate(ys) for b in ys[i + 1:])
+
+
+def dd_fx(bundle, preset):
+    import dawdreamer as daw
+    engine = daw.RenderEngine(SR, BLOCK)
+    fx = engine.make_plugin_processor(f"probe{id(preset)}", str(bundle))
+    assert fx.load_vst3_preset(str(preset))
+    dd_fx.keep = engine         # the engine owns the processor
+    return fx
+
+
+@pytest.fixture(scope="module")
+def factory_bundle(built, preset_bundle):  # noqa: F811
+    from nnplug.presets.build import factory_dir
+    assert sorted(p.name for p in factory_dir(preset_bundle).glob("*.vstpreset")) == \
+        sorted(f"{s.stem}.vstpreset" for s in built[1])
+    return preset_bundle
+
+
+def test_factory_programs_in_pedalboard(factory_bundle, built, info):  # noqa: F811
+    import pedalboard
+    _, sources = built
+    plugin = pedalboard.load_plugin(str(factory_bundle))
+    program = plugin.parameters["program"]
+    assert list(program.valid_values) == [s.name for s in sources]       # getNumPrograms + names, in order
+    for src in sources:
+        plugin.program = src.name                                         # setCurrentProgram via the host
+        state = vstpreset.state_to_xml(vstpreset.read(plugin.preset_data).component)
+        assert plugin.program == src.name
+        assert_values(info, state_values(state), src)
+
+
+def test_factory_programs_in_dawdreamer(factory_bundle, built, info):  # noqa: F811
+    import dawdreamer as daw
+    _, sources = built
+    engine = daw.RenderEngine(SR, BLOCK)
+    playback = engine.make_playback_processor("in", np.zeros((2, BLOCK * 4), np.float32))
+    fx = engine.make_plugin_processor("fx", str(factory_bundle))
+    engine.load_graph([(playback, []), (fx, ["in"])])
+    names = [fx.get_parameter_name(i) for i in range(fx.get_plugin_parameter_size())]
+    k = names.index("Program")
+    n = len(sources)
+    for i, src in enumerate(sources):
+        fx.set_parameter(k, i / (n - 1))
+        engine.render(BLOCK * 2 / SR)
+        assert fx.get_parameter_text(k) == src.name
+        assert_text_values(info, fx, src)
+
+
+def assert_text_values(info, fx, src):  # noqa: F811
+    names = [fx.get_parameter_name(i) for i in range(fx.get_plugin_parameter_size())]
+    for pid, want in expected(info, src).items():
+        p = info.params[pid]
+        text = fx.get_parameter_text(names.index(p.name))
+        if p.is_choice:
+            assert text == p.choices[int(want)], (src.name, pid, text)
+        else:
+            shown = text.split()[0]
+            decimals = len(shown.split(".")[1]) if "." in shown else 0
+            assert float(shown) == pytest.approx(want, abs=0.5 * 10 ** -decimals + 1e-6), (src.name, pid, text)
