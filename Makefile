@@ -27,8 +27,10 @@ test: setup build
 test-python: setup
 	@$(PY) -m pytest -q
 
-bench: setup
+bench: setup build
 	@$(NNPLUG) bench streaming --markdown docs/bench-streaming.md
+	@$(NNPLUG) bench plugin --model python/nnplug/data/default.ts --model rave-v2 --markdown docs/bench-plugin.md
+	@$(PY) -m nnplug.bench.readme README.md docs/bench-streaming.md docs/bench-plugin.md
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--markdown", metavar="FILE", help="also write the table as markdown to FILE")
     p.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     p.set_defaults(func=run_streaming)
+    register_plugin(which)
 
 
 def run_streaming(args: argparse.Namespace) -> int:
@@ -76,3 +77,80 @@ def run_streaming(args: argparse.Namespace) -> int:
     for p in problems:
         print(f"FAIL: {p}", file=sys.stderr)
     return 1 if problems else 0
+
+
+# ---- `nnplug bench plugin` (python/nnplug/bench/plugin.py) -----------------------------------
+def register_plugin(which: argparse._SubParsersAction) -> None:
+    p = which.add_parser("plugin", help="the plugin in pedalboard/DawDreamer vs raw libtorch",
+                         description="Time per second of audio of the model run by raw libtorch (a C++ loop, built "
+                                     "with the project as nnplug_model_bench, and Python), by the plugin's engine "
+                                     "alone, and by the plugin in pedalboard and DawDreamer at each host block size "
+                                     "and inference mode; the ratio plugin / raw libtorch, measured in one run "
+                                     "(interleaved rounds, medians). Also peak memory of a host with 1 and 4 "
+                                     "plugin instances, and load times. Every plugin render is checked bit for bit "
+                                     "against the raw output.")
+    p.add_argument("--plugin", help="the built nnplug.vst3 (default: the one `nnplug build` makes)")
+    p.add_argument("--model", action="append", metavar="MODEL",
+                   help="a .ts file, or a name from --models of `bench streaming` (e.g. rave-v2: exported once "
+                        "to out/bench/); repeat for several (default: the shipped default model)")
+    p.add_argument("--blocks", default="32,128,512,2048", help="host block sizes (default: 32,128,512,2048)")
+    p.add_argument("--modes", default="Synchronous,Worker thread", help="inference modes (default: both)")
+    p.add_argument("--runners", default="libtorch-cpp,libtorch-python,engine-cpp,pedalboard,dawdreamer",
+                   help="what to measure (default: all)")
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds of audio per measurement (default: 10)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is kept (default: 3)")
+    p.add_argument("--channels", type=int, default=2, help="channels of the signal (default: 2, a stereo track)")
+    p.add_argument("--buffer", type=int, help="model buffer size N (default: the plugin's Auto)")
+    p.add_argument("--exe", help="path of nnplug_model_bench (default: <build>/bench/ of the plugin's build)")
+    p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
+    p.add_argument("--markdown", metavar="FILE", help="also write the tables as markdown to FILE")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
+    p.set_defaults(func=run_plugin)
+
+
+def run_plugin(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nnplug.bench.plugin import MODES, RUNNERS, as_dicts, bench_plugin, exported_model, markdown, targets
+    from nnplug.hosts import default_bundle
+
+    plugin = Path(args.plugin) if args.plugin else default_bundle()
+    if not plugin.exists():
+        raise UserError(f"plugin bundle not found: {plugin} (run `nnplug build`)")
+    models = []
+    for m in (args.model or [str(Path(__file__).resolve().parents[1] / "data" / "default.ts")]):
+        if m in MODEL_CONFIGS and not Path(m).is_file():
+            models.append(exported_model(m, Path("out") / "bench",
+                                         progress=lambda s: print(f"[bench] {s}", file=sys.stderr, flush=True)))
+        elif Path(m).is_file():
+            models.append(Path(m))
+        else:
+            raise UserError(f"model not found: {m} (a .ts file or one of {list(MODEL_CONFIGS)})")
+    try:
+        blocks = [int(b) for b in args.blocks.split(",") if b.strip()]
+    except ValueError:
+        raise UserError(f"--blocks must be comma-separated integers, got {args.blocks!r}") from None
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    runners = [r.strip() for r in args.runners.split(",") if r.strip()]
+    if [m for m in modes if m not in MODES] or [r for r in runners if r not in RUNNERS]:
+        raise UserError(f"--modes from {list(MODES)}, --runners from {list(RUNNERS)}")
+    if not blocks or min(blocks) < 1 or args.rounds < 1 or args.seconds <= 0 or args.channels < 1:
+        raise UserError("--blocks, --rounds, --seconds and --channels must be positive")
+
+    reports = []
+    for m in models:
+        reports.append(bench_plugin(plugin, m, blocks=blocks, modes=modes, runners=runners, seconds=args.seconds,
+                                    rounds=args.rounds, channels=args.channels, buffer=args.buffer,
+                                    exe=Path(args.exe) if args.exe else None, memory=not args.no_memory,
+                                    progress=lambda s: print(f"[bench] {s}", file=sys.stderr, flush=True)))
+    table = markdown(reports)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(table + "\n")
+    print(json.dumps(as_dicts(reports), indent=2) if args.json else table)
+    for line in targets(reports):
+        print(line, file=sys.stderr)
+    errors = [e for r in reports for e in r.errors()]
+    for e in errors:
+        print(f"FAIL: {e}", file=sys.stderr)
+    return 1 if errors else 0

@@ -1,0 +1,33 @@
+"""Put benchmark tables into the README, between markers (run by `make bench`):
+
+    python -m nnplug.bench.readme README.md docs/bench-streaming.md docs/bench-plugin.md
+
+docs/bench-NAME.md replaces whatever stands between `<!-- bench-NAME:begin -->` and
+`<!-- bench-NAME:end -->`; a README without a file's markers is left alone for that file.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Sequence
+
+
+def splice(text: str, name: str, table: str) -> str:
+    begin, end = f"<!-- bench-{name}:begin -->", f"<!-- bench-{name}:end -->"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+    return pattern.sub(lambda _: f"{begin}\n{table.strip()}\n{end}", text)
+
+
+def main(argv: Sequence[str]) -> int:
+    readme, tables = Path(argv[0]), [Path(a) for a in argv[1:]]
+    text = readme.read_text()
+    for t in tables:
+        if t.is_file():
+            text = splice(text, t.stem.removeprefix("bench-"), t.read_text())
+    readme.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
