@@ -147,7 +147,7 @@ def _check_member_name(info: zipfile.ZipInfo, seen: Dict[str, str]) -> Optional[
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise _err(f"refused: member {raw!r} is a symbolic link")
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):   # no type bits: a plain file
         raise _err(f"refused: member {raw!r} is not a regular file")
     if info.is_dir():
         return None
