@@ -14,7 +14,8 @@
 // the hosts render); otherwise deterministic noise. Each round processes the whole input from
 // a fresh stream (reset, not reloaded). Prints one JSON object: load time, the first calls'
 // times (TorchScript optimizes a method's graph on its first calls), every round's wall time,
-// and the process's peak resident memory. --output F writes the last round's output (float32,
+// every round's CPU time (all threads of the process) and the process's peak resident
+// memory. --output F writes the last round's output (float32,
 // [batch*channels][T]) so that a caller can check it ran the same computation.
 #include <torch/script.h>
 #include <ATen/Parallel.h>
@@ -22,6 +23,7 @@
 #include "Engine.h"
 
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -38,6 +40,15 @@ using Clock = std::chrono::steady_clock;
 double since (Clock::time_point t0)
 {
     return std::chrono::duration<double> (Clock::now() - t0).count();
+}
+
+// CPU seconds of the whole process (every thread: the engine's worker included). Unlike wall
+// time it barely moves when other processes compete for the cores.
+double cpuNow()
+{
+    timespec ts {};
+    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
 }
 
 struct Args
@@ -219,13 +230,14 @@ int runRaw (const Args& a)
     if (hasReset)
         m.get_method ("reset") ({});
 
-    std::vector<double> rounds;
+    std::vector<double> rounds, cpuRounds;
     std::vector<float> out ((size_t) a.batch * (size_t) co * (size_t) total);
     for (int r = 0; r < a.rounds; ++r)
     {
         if (hasReset)
             m.get_method ("reset") ({});
         const bool keep = r == a.rounds - 1 && ! a.output.empty();
+        const double c0 = cpuNow();
         auto t = Clock::now();
         for (int pos = 0; pos < total; pos += n)
         {
@@ -239,13 +251,15 @@ int runRaw (const Args& a)
             }
         }
         rounds.push_back (since (t));
+        cpuRounds.push_back (cpuNow() - c0);
     }
     writeOutput (a.output, out);
 
     std::cout << "{\"bench\": \"raw\", \"path\": \"" << (latent ? "encode>decode" : "forward") << "\", \"buffer\": " << n
               << ", \"batch\": " << a.batch << ", \"samples\": " << total << ", \"threads\": " << at::get_num_threads()
               << ", \"load_seconds\": " << loadSeconds << ", \"first_calls\": " << jsonList (first)
-              << ", \"rounds\": " << jsonList (rounds) << ", \"peak_rss_kb\": " << peakRssKb() << "}" << std::endl;
+              << ", \"rounds\": " << jsonList (rounds) << ", \"cpu_rounds\": " << jsonList (cpuRounds)
+              << ", \"peak_rss_kb\": " << peakRssKb() << "}" << std::endl;
     return 0;
 }
 
@@ -272,12 +286,13 @@ int runEngine (const Args& a)
     auto x = loadInput (a, a.channels, (int) std::lround (a.seconds * 44100));
     const int total = (int) x[0].size();
     std::vector<std::vector<float>> io (x.size(), std::vector<float> ((size_t) total));
-    std::vector<double> rounds;
+    std::vector<double> rounds, cpuRounds;
     for (int r = 0; r < a.rounds; ++r)
     {
         for (size_t c = 0; c < x.size(); ++c)
             io[c] = x[c];
         engine.requestRestart();
+        const double c0 = cpuNow();
         auto t = Clock::now();
         for (int pos = 0; pos < total; pos += a.block)
         {
@@ -287,6 +302,7 @@ int runEngine (const Args& a)
             engine.process (ptrs, std::min (a.block, total - pos), true);
         }
         rounds.push_back (since (t));
+        cpuRounds.push_back (cpuNow() - c0);
     }
     if (engine.failed())
     {
@@ -303,7 +319,8 @@ int runEngine (const Args& a)
               << engine.bufferSize() << ", \"batch\": " << engine.batch() << ", \"block\": " << a.block
               << ", \"mode\": \"" << a.mode << "\", \"samples\": " << total << ", \"latency\": " << engine.latency()
               << ", \"load_seconds\": " << loadSeconds << ", \"prepare_seconds\": " << prepareSeconds
-              << ", \"rounds\": " << jsonList (rounds) << ", \"peak_rss_kb\": " << peakRssKb() << "}" << std::endl;
+              << ", \"rounds\": " << jsonList (rounds) << ", \"cpu_rounds\": " << jsonList (cpuRounds)
+              << ", \"peak_rss_kb\": " << peakRssKb() << "}" << std::endl;
     return 0;
 }
 

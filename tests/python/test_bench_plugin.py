@@ -23,7 +23,8 @@ def test_every_runner_measures_the_same_audio(vst3, default_model):
                        ("pedalboard", "Synchronous", 333), ("pedalboard", "Worker thread", 333),
                        ("dawdreamer", "Synchronous", 333), ("dawdreamer", "Worker thread", 333)]
     for r in rep.rows:
-        assert len(r.rounds) == 1 and r.seconds_per_audio_second > 0
+        assert len(r.rounds) == len(r.cpu_rounds) == 1 and r.seconds_per_audio_second > 0
+        assert r.wall_per_audio_second > 0
         assert math.isclose(r.times_real_time * r.seconds_per_audio_second, 1.0, rel_tol=1e-9)
         assert (r.batch == 2) == (r.runner != "libtorch-cpp mono")      # stereo: a batch of two streams
     assert rep.rows[0].ratio_to_raw == 1.0

@@ -50,11 +50,13 @@ class Row:
     block: Optional[int]            # host block size (None for raw loops)
     buffer: int                     # the model buffer N
     batch: int
-    seconds_per_audio_second: float = float("nan")
-    times_real_time: float = float("nan")   # audio seconds per processing second (1 / RTF)
-    ratio_to_raw: float = float("nan")      # / libtorch C++ at the same batch, same run
+    seconds_per_audio_second: float = float("nan")      # CPU seconds (all threads) per second of audio
+    wall_per_audio_second: float = float("nan")         # wall-clock seconds per second of audio
+    times_real_time: float = float("nan")   # audio seconds per CPU second (1 / RTF on a free core)
+    ratio_to_raw: float = float("nan")      # CPU time / libtorch C++'s at the same batch, same run
     exact: Optional[bool] = None    # output bit-identical to the raw loop's (None: not checked)
-    rounds: List[float] = field(default_factory=list)
+    rounds: List[float] = field(default_factory=list)        # wall seconds per round
+    cpu_rounds: List[float] = field(default_factory=list)    # CPU seconds per round
     error: str = ""
 
 
@@ -128,10 +130,13 @@ def _signal(channels: int, samples: int, seed: int = 0) -> np.ndarray:
 
 
 def _median_row(row: Row, audio_seconds: float, raw_seconds: Optional[float]) -> None:
-    if not row.rounds or row.error:
+    """CPU time is what the ratios use: on a shared machine wall time mostly measures the other
+    processes (a single-threaded loop's CPU time barely moves with the load). Wall time is kept."""
+    if not row.cpu_rounds or row.error:
         return
-    t = statistics.median(row.rounds)
+    t = statistics.median(row.cpu_rounds)
     row.seconds_per_audio_second = t / audio_seconds
+    row.wall_per_audio_second = statistics.median(row.rounds) / audio_seconds
     row.times_real_time = audio_seconds / t if t > 0 else float("inf")
     if raw_seconds:
         row.ratio_to_raw = t / raw_seconds
@@ -153,19 +158,19 @@ class RawPython:
     def _call(self, x):
         return self.m.decode(self.m.encode(x)) if self.facts.latent_path else self.m.forward(x)
 
-    def run(self, lanes: np.ndarray) -> Tuple[float, np.ndarray]:
-        """lanes: (batch, in_channels, T), T a multiple of n."""
+    def run(self, lanes: np.ndarray) -> Tuple[float, float, np.ndarray]:
+        """lanes: (batch, in_channels, T), T a multiple of n. Returns wall s, CPU s, output."""
         torch = self.torch
         src = torch.from_numpy(np.ascontiguousarray(lanes))
         outs = []
         with torch.inference_mode(), _one_thread(torch):
             if hasattr(self.m, "reset"):
                 self.m.reset()
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             for i in range(0, src.shape[-1], self.n):
                 outs.append(self._call(src[..., i:i + self.n].contiguous()))
-            dt = time.perf_counter() - t0
-        return dt, torch.cat(outs, -1).numpy()
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        return dt, dc, torch.cat(outs, -1).numpy()
 
 
 class _one_thread:
@@ -196,14 +201,14 @@ class PedalboardRunner:
             self.host.set_param("buffer_size", buffer_choice)
         self.sr = sr
 
-    def run(self, x: np.ndarray, block: int) -> Tuple[float, np.ndarray, int]:
+    def run(self, x: np.ndarray, block: int) -> Tuple[float, float, np.ndarray, int]:
         p = self.host.plugin
         # prepared for this block size, stream restarted; then one timed render call
         p.process(np.zeros((x.shape[0], block), np.float32), self.sr, buffer_size=block, reset=True)
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         y = p.process(x, self.sr, buffer_size=block, reset=True)
-        dt = time.perf_counter() - t0
-        return dt, np.asarray(y), self.host.reported_latency()
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        return dt, dc, np.asarray(y), self.host.reported_latency()
 
 
 class DawDreamerRunner:
@@ -232,12 +237,12 @@ class DawDreamerRunner:
             self.engines[block] = (engine, fx)
         return self.engines[block]
 
-    def run(self, x: np.ndarray, block: int) -> Tuple[float, np.ndarray, int]:
+    def run(self, x: np.ndarray, block: int) -> Tuple[float, float, np.ndarray, int]:
         engine, fx = self._engine(block, x)
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         engine.render(x.shape[1] / self.sr)
-        dt = time.perf_counter() - t0
-        return dt, np.asarray(engine.get_audio(), np.float32), int(fx.get_latency_samples())
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        return dt, dc, np.asarray(engine.get_audio(), np.float32), int(fx.get_latency_samples())
 
 
 def expected_from_raw(raw_out: np.ndarray, facts, channels: int) -> np.ndarray:
@@ -434,6 +439,7 @@ def bench_plugin(plugin: Path, model: Path, *, blocks: Sequence[int] = DEFAULT_B
                                               "--input", str(sig), "--input-channels", str(channels),
                                               "--rounds", "1", "--output", str(out)])
                             rr.rounds.append(d["rounds"][0])
+                            rr.cpu_rounds.append(d["cpu_rounds"][0])
                             report.raw_load_seconds = d["load_seconds"]
                             report.raw_first_calls = d["first_calls"]
                             if raw_out is None:
@@ -447,13 +453,15 @@ def bench_plugin(plugin: Path, model: Path, *, blocks: Sequence[int] = DEFAULT_B
                             d = run_exe(exe, ["raw", "--model", str(model), "--buffer", str(n), "--batch", "1",
                                               "--input", str(sig), "--input-channels", str(channels), "--rounds", "1"])
                             r1.rounds.append(d["rounds"][0])
+                            r1.cpu_rounds.append(d["cpu_rounds"][0])
                         except Exception as e:  # noqa: BLE001
                             r1.error = f"{type(e).__name__}: {e}"
                 if raw_py is not None:
                     progress(f"libtorch Python ({tag})")
                     rp = row("libtorch-python", "-", None)
-                    dt, y = raw_py.run(lanes)
+                    dt, dc, y = raw_py.run(lanes)
                     rp.rounds.append(dt)
+                    rp.cpu_rounds.append(dc)
                     if raw_out is None:
                         raw_out = y
                     elif rp.exact is None:
@@ -473,6 +481,7 @@ def bench_plugin(plugin: Path, model: Path, *, blocks: Sequence[int] = DEFAULT_B
                                                       "--input", str(sig), "--input-channels", str(channels),
                                                       "--rounds", "1"])
                                     er.rounds.append(d["rounds"][0])
+                                    er.cpu_rounds.append(d["cpu_rounds"][0])
                                 except Exception as e:  # noqa: BLE001
                                     er.error = f"{type(e).__name__}: {e}"
                         for h in ("pedalboard", "dawdreamer"):
@@ -482,8 +491,9 @@ def bench_plugin(plugin: Path, model: Path, *, blocks: Sequence[int] = DEFAULT_B
                                 continue
                             progress(f"{h} {mode} block {block} ({tag})")
                             try:
-                                dt, y, reported = runner.run(x, block)
+                                dt, dc, y, reported = runner.run(x, block)
                                 hr.rounds.append(dt)
+                                hr.cpu_rounds.append(dc)
                                 if hr.exact is None and expected is not None and facts.delay_known:
                                     hr.exact = check_exact(h, y, expected, reported, facts.delay)
                             except Exception as e:  # noqa: BLE001
@@ -496,7 +506,7 @@ def bench_plugin(plugin: Path, model: Path, *, blocks: Sequence[int] = DEFAULT_B
                             report.memory.append(measure_memory(h, bundle, count, sr))
 
     raw = rows.get(("libtorch-cpp", "-", None))
-    raw_t = statistics.median(raw.rounds) if raw is not None and raw.rounds and not raw.error else None
+    raw_t = statistics.median(raw.cpu_rounds) if raw is not None and raw.cpu_rounds and not raw.error else None
     for rw in rows.values():
         _median_row(rw, audio_seconds, raw_t if rw.batch == batch else None)
     order = {r: i for i, r in enumerate(RUNNERS)}
@@ -515,17 +525,21 @@ def markdown(reports: Sequence[Report]) -> str:
     if reports:
         m = reports[0].machine
         out.append(f"Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores; `uptime` at start: "
-                   f"{m.get('load', '?')}. One intra-op thread everywhere; medians of interleaved rounds.\n")
-    out += ["| model | runner | mode | host block | N | batch | s per s of audio | × real time | plugin / raw C++ | "
-            "bit-identical |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+                   f"{m.get('load', '?')}. One intra-op thread everywhere; medians of interleaved rounds. "
+                   "*CPU s per s*: CPU time of the whole process (worker thread included) per second of audio, "
+                   "what the ratios and *× real time* use; *wall*: wall-clock time, which on a loaded machine "
+                   "mostly measures the other processes.\n")
+    out += ["| model | runner | mode | host block | N | batch | CPU s per s of audio | wall s per s | × real time | "
+            "plugin / raw C++ | bit-identical |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for rep in reports:
         for r in rep.rows:
             exact = {True: "yes", False: "**NO**", None: ""}[r.exact]
             if r.error:
                 exact = f"error: {r.error[:80]}"
             out.append(f"| {r.model} | {r.runner} | {r.mode} | {r.block or ''} | {r.buffer} | {r.batch} | "
-                       f"{_f(r.seconds_per_audio_second, '.4f')} | {_f(r.times_real_time, '.2f')} | "
+                       f"{_f(r.seconds_per_audio_second, '.4f')} | {_f(r.wall_per_audio_second, '.4f')} | "
+                       f"{_f(r.times_real_time, '.2f')} | "
                        f"{_f(r.ratio_to_raw, '.3f')} | {exact} |")
     mem = [(rep, mrow) for rep in reports for mrow in rep.memory]
     if mem:
