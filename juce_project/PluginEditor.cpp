@@ -49,6 +49,8 @@ void NnplugEditor::timerCallback()
         t << "No model loaded" << (s.modelPath.isNotEmpty() ? " (" + s.modelPath + ")" : juce::String()) << "\n";
     }
     t << (s.failed ? "ERROR: " : "Status: ") << (s.message.isNotEmpty() ? s.message : juce::String ("ok"));
+    if (s.stateMessage.isNotEmpty())
+        t << "\n" << s.stateMessage;
     info.setText (t, juce::dontSendNotification);
     info.setColour (juce::Label::textColourId, s.failed ? juce::Colours::orangered : juce::Colours::white);
 }

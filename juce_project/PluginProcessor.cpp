@@ -2,6 +2,7 @@
 #include "PluginEditor.h"
 #include "Json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -9,6 +10,10 @@
 namespace {
 
 constexpr int kStateVersion = 1;
+// Limits checked before a state blob is parsed: ours is a few kB with ~30 elements, and JUCE's
+// XML parser recurses once per nesting level (a deeply nested blob would overflow the stack).
+constexpr int kMaxStateBytes = 1 << 20;
+constexpr int kMaxStateElements = 4096;
 const juce::Identifier kStateType ("NNPLUG");
 
 // The current thread runs processBlock (and is not the message thread): changes requested
@@ -306,6 +311,16 @@ bool NnplugProcessor::isBusesLayoutSupported (const BusesLayout& layouts) const
 
 void NnplugProcessor::processBlock (juce::AudioBuffer<float>& buffer, juce::MidiBuffer&)
 {
+    render (buffer, false);
+}
+
+void NnplugProcessor::processBlockBypassed (juce::AudioBuffer<float>& buffer, juce::MidiBuffer&)
+{
+    render (buffer, true);
+}
+
+void NnplugProcessor::render (juce::AudioBuffer<float>& buffer, bool bypassed)
+{
     // No ScopedNoDenormals: the model must see the same floating-point environment as torch
     // in Python, or renders would not be bit-identical.
     tlsAudioThread = true;
@@ -325,7 +340,8 @@ void NnplugProcessor::processBlock (juce::AudioBuffer<float>& buffer, juce::Midi
     }
 
     updateControls();
-    if (engines.current() == nullptr && loadFailed.load()
+    controls.bypass.store (bypassed);
+    if (! bypassed && engines.current() == nullptr && loadFailed.load()
         && controls.failure.load() == (int) nnplug::FailureMode::Silence)
     {
         buffer.clear();
@@ -355,40 +371,89 @@ void NnplugProcessor::getStateInformation (juce::MemoryBlock& destData)
         xml->setAttribute ("model_path", modelPath);
         xml->setAttribute ("model_sha256", loadedSha.isNotEmpty() ? loadedSha : expectedSha);
     }
+    // What the plugin is doing, for hosts and tools (python/nnplug/hosts/status.py reads it):
+    // written with every state, ignored when a state is restored.
+    const auto s = getStatus();
+    auto* st = xml->createNewChildElement ("STATUS");
+    st->setAttribute ("loaded", s.loaded ? 1 : 0);
+    st->setAttribute ("failed", s.failed ? 1 : 0);
+    st->setAttribute ("message", s.message);
+    st->setAttribute ("state_message", s.stateMessage);
+    st->setAttribute ("model_name", s.modelName);
+    st->setAttribute ("model_file", s.modelPath);
+    st->setAttribute ("format", s.format);
+    st->setAttribute ("latency", s.latency);
+    st->setAttribute ("buffer_size", s.bufferSize);
+    st->setAttribute ("model_rate", s.modelRate);
+    st->setAttribute ("host_rate", s.hostRate);
     copyXmlToBinary (*xml, destData);
 }
 
 void NnplugProcessor::setStateInformation (const void* data, int sizeInBytes)
 {
     // Anything we do not recognise is rejected as a whole or ignored field by field; the
-    // current values stay.
+    // current values stay, and the status (state_message) says what was ignored.
+    auto reject = [this] (const juce::String& why)
+    {
+        std::lock_guard<std::mutex> lock (buildMutex);
+        stateError = "state ignored: " + why;
+    };
     if (data == nullptr || sizeInBytes <= 0)
-        return;
+        return reject ("empty");
+    if (sizeInBytes > kMaxStateBytes)
+        return reject ("larger than " + juce::String (kMaxStateBytes) + " bytes");
+    {
+        const auto* bytes = static_cast<const char*> (data);
+        if (std::count (bytes, bytes + sizeInBytes, '<') > kMaxStateElements)
+            return reject ("more than " + juce::String (kMaxStateElements) + " XML elements");
+    }
     auto xml = getXmlFromBinary (data, sizeInBytes);
-    if (xml == nullptr || ! xml->hasTagName (kStateType.toString()))
-        return;
+    if (xml == nullptr)
+        return reject ("not an nnplug state (no XML in the format of copyXmlToBinary)");
+    if (! xml->hasTagName (kStateType.toString()))
+        return reject ("not an nnplug state (<" + xml->getTagName().substring (0, 40) + ">)");
     const int version = xml->getIntAttribute ("version", 0);
     if (version < 1 || version > kStateVersion)
-        return;
+        return reject ("state version " + xml->getStringAttribute ("version").substring (0, 20)
+                       + " is not supported (this plugin reads 1.." + juce::String (kStateVersion) + ")");
 
+    juce::StringArray ignored;
     restoringState = true;
     for (auto* p : xml->getChildWithTagNameIterator ("PARAM"))
     {
-        auto* param = dynamic_cast<juce::RangedAudioParameter*> (apvts.getParameter (p->getStringAttribute ("id")));
+        const auto id = p->getStringAttribute ("id");
+        auto* param = dynamic_cast<juce::RangedAudioParameter*> (apvts.getParameter (id));
         const auto text = p->getStringAttribute ("value").trim();
-        if (param == nullptr || text.isEmpty() || ! (text.containsOnly ("0123456789.-+eE")))
-            continue;
         const float v = text.getFloatValue();
-        if (! std::isfinite (v))
+        if (param == nullptr || text.isEmpty() || ! (text.containsOnly ("0123456789.-+eE")) || ! std::isfinite (v))
+        {
+            // quoted as printable ASCII: the status must stay readable by any XML parser
+            ignored.add ("PARAM " + id.substring (0, 40).retainCharacters (
+                                        " !#$%()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_abcdefghijklmnopqrstuvwxyz{|}~")
+                                        .quoted());
             continue;
+        }
         const auto& range = param->getNormalisableRange();
         param->setValueNotifyingHost (param->convertTo0to1 (juce::jlimit (range.start, range.end, v)));
     }
     restoringState = false;
 
     std::lock_guard<std::mutex> lock (buildMutex);
-    modelPath = xml->getStringAttribute ("model_path");
-    expectedSha = xml->getStringAttribute ("model_sha256");
+    // A model path must be absolute (or empty: the bundle's default) and a sha256 64 hex digits.
+    const auto path = xml->getStringAttribute ("model_path");
+    const auto sha = xml->getStringAttribute ("model_sha256");
+    if (path.isEmpty() || juce::File::isAbsolutePath (path))
+        modelPath = path;
+    else
+        ignored.add ("model_path (not an absolute path)");
+    if (sha.isEmpty() || (sha.length() == 64 && sha.containsOnly ("0123456789abcdef")))
+        expectedSha = sha;
+    else
+    {
+        expectedSha = {};
+        ignored.add ("model_sha256 (not a sha256)");
+    }
+    stateError = ignored.isEmpty() ? juce::String() : "state: ignored " + ignored.joinIntoString (", ");
     if (prepared)
         rebuild (false);
 }
@@ -403,6 +468,7 @@ NnplugProcessor::Status NnplugProcessor::getStatus() const
     s.sha256 = loadedSha;
     s.message = loadError.isNotEmpty() ? loadError : loadWarning;
     s.failed = loadError.isNotEmpty();
+    s.stateMessage = stateError;
     if (auto* e = engines.current())
     {
         const auto& info = e->info();

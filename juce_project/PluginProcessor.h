@@ -42,6 +42,9 @@ public:
     bool isBusesLayoutSupported (const BusesLayout& layouts) const override;
     void processBlock (juce::AudioBuffer<float>&, juce::MidiBuffer&) override;
     using AudioProcessor::processBlock;
+    // Bypassed: the input delayed by the reported latency (JUCE's default would not delay it).
+    void processBlockBypassed (juce::AudioBuffer<float>&, juce::MidiBuffer&) override;
+    using AudioProcessor::processBlockBypassed;
 
     juce::AudioProcessorEditor* createEditor() override;
     bool hasEditor() const override { return true; }
@@ -85,6 +88,7 @@ public:
         int ratio = 0, bufferSize = 0, latency = 0, modelDelay = 0;
         bool loaded = false, failed = false;
         juce::String message;   // error or warning; empty when all is well
+        juce::String stateMessage;   // why the last state given to setStateInformation was (partly) ignored
     };
     Status getStatus() const;
 
@@ -105,6 +109,7 @@ private:
     juce::String modelPath;          // as named by the state ("" = bundled default)
     juce::String expectedSha;        // sha256 saved with the state, checked at load
     juce::String loadedPath, loadedSha, loadError, loadWarning;
+    juce::String stateError;         // the last setStateInformation's complaint, "" when it was all used
     bool prepared = false;
     double hostRate = 44100;
     int maxBlock = 512;
@@ -123,6 +128,7 @@ private:
     void rebuild (bool audioStopped);   // needs buildMutex held
     void loaderLoop();
     juce::String resolveModelPath (juce::String& whyNot) const;
+    void render (juce::AudioBuffer<float>&, bool bypassed);
 
     JUCE_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR (NnplugProcessor)
 };

@@ -182,7 +182,8 @@ void Engine::process (float* const* io, int numSamples, bool offline) noexcept
     {
         const int len = std::min (cfg.maxBlock, numSamples - offset);
 
-        const float gIn = controls.inputGain.load (std::memory_order_relaxed);
+        const bool bypassed = controls.bypass.load (std::memory_order_relaxed);
+        const float gIn = bypassed ? 1.0f : controls.inputGain.load (std::memory_order_relaxed);
         for (int ch = 0; ch < H; ++ch)
             applyGain (io[ch] + offset, input[(size_t) ch].data(), len, lastIn, gIn);
         lastIn = gIn;
@@ -265,9 +266,9 @@ void Engine::process (float* const* io, int numSamples, bool offline) noexcept
         }
 
         const float mix = controls.mix.load (std::memory_order_relaxed);
-        const float gOut = controls.outputGain.load (std::memory_order_relaxed);
-        const bool broken = failed();
-        const bool silence = controls.failure.load (std::memory_order_relaxed) == (int) FailureMode::Silence;
+        const float gOut = bypassed ? 1.0f : controls.outputGain.load (std::memory_order_relaxed);
+        const bool broken = failed() || bypassed;
+        const bool silence = ! bypassed && controls.failure.load (std::memory_order_relaxed) == (int) FailureMode::Silence;
         for (int ch = 0; ch < H; ++ch)
         {
             float* out = io[ch] + offset;

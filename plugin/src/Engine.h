@@ -38,6 +38,9 @@ struct Controls
     std::atomic<float> outputGain { 1.0f };  // linear
     std::atomic<float> mix { 1.0f };         // 0 = dry, 1 = wet
     std::atomic<int> failure { (int) FailureMode::PassDry };
+    // Host bypass: the model keeps running (its stream stays continuous) and the output is the
+    // input at unity gain, delayed by the reported latency like the dry path.
+    std::atomic<bool> bypass { false };
     LatentControls latent;
 };
 

@@ -32,7 +32,11 @@ public:
     bool has (const std::string& key) const { return obj.count (key) > 0; }
 
     double number (double fallback = 0) const { return t == Type::Number ? num : fallback; }
-    int integer (int fallback = 0) const { return t == Type::Number ? (int) num : fallback; }
+    // A number outside int's range (or not a number) gives the fallback: casting it would be UB.
+    int integer (int fallback = 0) const
+    {
+        return t == Type::Number && num >= -2147483648.0 && num <= 2147483647.0 ? (int) num : fallback;
+    }
     bool boolean (bool fallback = false) const { return t == Type::Bool ? b : fallback; }
     std::string str (const std::string& fallback = {}) const { return t == Type::String ? s : fallback; }
 

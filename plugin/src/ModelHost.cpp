@@ -6,7 +6,10 @@
 #include "ModelHost.h"
 #include "Json.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -21,9 +24,18 @@ struct ModelHost::Impl
 
 namespace {
 
+// The reason in an exception's text: its first line (c10::Error appends a backtrace), or for
+// an error raised inside TorchScript code, the last line (the script's own exception).
 std::string firstLine (const char* what)
 {
     std::string s (what ? what : "unknown error");
+    if (s.rfind ("The following operation failed in the TorchScript interpreter", 0) == 0)
+    {
+        while (! s.empty() && (s.back() == '\n' || s.back() == ' '))
+            s.pop_back();
+        if (auto nl = s.rfind ('\n'); nl != std::string::npos)
+            return s.substr (nl + 1);
+    }
     if (auto nl = s.find ('\n'); nl != std::string::npos)
         s.resize (nl);
     return s;
@@ -34,15 +46,25 @@ bool hasMethod (torch::jit::Module& m, const std::string& name)
     return m.find_method (name).has_value();
 }
 
-int attrInt (torch::jit::Module& m, const char* name, int fallback)
+// A numeric attribute as a double (no narrowing: an absurd value must be seen, not wrapped).
+double attrNumber (torch::jit::Module& m, const char* name, double fallback, bool* found = nullptr)
 {
     if (! m.hasattr (name))
         return fallback;
     auto v = m.attr (name);
-    if (v.isInt()) return (int) v.toInt();
-    if (v.isDouble()) return (int) v.toDouble();
-    if (v.isBool()) return v.toBool() ? 1 : 0;
-    return fallback;
+    double r = fallback;
+    if (v.isInt()) r = (double) v.toInt();
+    else if (v.isDouble()) r = v.toDouble();
+    else if (v.isBool()) r = v.toBool() ? 1 : 0;
+    else return fallback;
+    if (found != nullptr) *found = true;
+    return r;
+}
+
+int attrInt (torch::jit::Module& m, const char* name, int fallback)
+{
+    const double v = attrNumber (m, name, fallback);
+    return std::isfinite (v) && v >= 0 && v <= 1e9 ? (int) v : fallback;
 }
 
 } // namespace
@@ -129,6 +151,21 @@ ModelHost::ModelHost (const std::string& path) : impl (std::make_unique<Impl>())
     }
     if (info.inChannels() < 1 || info.outChannels() < 1)
         throw ModelError ("model declares no audio channels");
+    if (info.latentSize < 0 || info.latentSize > 65536)
+        info.latentSize = 0;
+    if (info.ratio > kMaxRatio)
+        throw ModelError ("model ratio " + std::to_string (info.ratio) + " is absurd (limit " + std::to_string (kMaxRatio) + ")");
+    if (info.sampleRateStated && ! (info.sampleRate >= kMinSampleRate && info.sampleRate <= kMaxSampleRate))
+    {
+        char rate[64];
+        std::snprintf (rate, sizeof (rate), "%g", info.sampleRate);
+        throw ModelError (std::string ("model sample rate ") + rate + " Hz is not plausible (expected "
+                          + std::to_string ((int) kMinSampleRate) + " to " + std::to_string ((int) kMaxSampleRate)
+                          + " Hz): re-export it with the right rate");
+    }
+    if (! info.streaming)
+        throw ModelError ("not a streaming model (its nnplug metadata says streaming: false): each buffer would be "
+                          "processed alone and click at buffer edges. Convert it with nnplug.streaming.convert");
 }
 
 ModelHost::~ModelHost() = default;
@@ -156,15 +193,24 @@ void ModelHost::readConvention()
         const std::string attr = method + "_params";
         if (! hasMethod (m, method) || ! m.hasattr (attr))
             return;
-        auto t = m.attr (attr).toTensor().to (torch::kLong).flatten();
-        if (t.numel() != 4)
-            throw ModelError (attr + " must hold 4 integers, has " + std::to_string (t.numel()));
+        auto value = m.attr (attr);
+        if (! value.isTensor())
+            throw ModelError (attr + " must be an integer tensor of 4 values, is not a tensor");
+        auto raw = value.toTensor();
+        if (raw.dim() != 1 || raw.numel() != 4 || ! c10::isIntegralType (raw.scalar_type(), false))
+            throw ModelError (attr + " must be an integer tensor of 4 values [in_channels, in_ratio, out_channels, "
+                              "out_ratio], has " + std::to_string (raw.numel()) + " values of type "
+                              + std::string (c10::toString (raw.scalar_type())) + " in " + std::to_string (raw.dim())
+                              + " dimension(s)");
+        auto t = raw.to (torch::kLong).contiguous();
         auto a = t.accessor<int64_t, 1>();
+        for (int i = 0; i < 4; ++i)
+            if (a[i] < 1 || a[i] > (i % 2 == 0 ? kMaxChannels : kMaxRatio))
+                throw ModelError (attr + " has an entry out of range (channels 1.." + std::to_string (kMaxChannels)
+                                  + ", ratios 1.." + std::to_string (kMaxRatio) + ")");
         spec.present = true;
         spec.inChannels = (int) a[0]; spec.inRatio = (int) a[1];
         spec.outChannels = (int) a[2]; spec.outRatio = (int) a[3];
-        if (spec.inRatio < 1 || spec.outRatio < 1 || spec.inChannels < 1 || spec.outChannels < 1)
-            throw ModelError (attr + " has a non-positive entry");
     };
     readParams ("forward", info.forward);
     readParams ("encode", info.encode);
@@ -177,21 +223,22 @@ void ModelHost::readConvention()
     if (m.hasattr ("full_latent_size") || (m.hasattr ("sr") && m.hasattr ("latent_size")))
     {
         info.format = "rave-v2";
-        info.sampleRate = attrInt (m, "sr", 0);
+        info.sampleRate = attrNumber (m, "sr", 0, &info.sampleRateStated);
         info.latentSize = attrInt (m, "latent_size", 0);
         info.deterministic = false;
     }
     else if (m.hasattr ("sampling_rate") && m.hasattr ("_rave"))
     {
         info.format = "rave-v1";
-        info.sampleRate = attrInt (m, "sampling_rate", 0);
+        info.sampleRate = attrNumber (m, "sampling_rate", 0, &info.sampleRateStated);
         info.latentSize = attrInt (m, "latent_size", 0);
         info.deterministic = false;
     }
     else
     {
         info.format = "nn~";
-        info.sampleRate = attrInt (m, "sr", attrInt (m, "sampling_rate", 0));
+        info.sampleRate = m.hasattr ("sr") ? attrNumber (m, "sr", 0, &info.sampleRateStated)
+                                           : attrNumber (m, "sampling_rate", 0, &info.sampleRateStated);
     }
 }
 
@@ -213,14 +260,23 @@ void ModelHost::readMetadata (const std::string& text)
     info.author = j["author"].str();
     info.description = j["description"].str();
     info.version = j["version"].str();
-    if (j["sample_rate"].isNumber()) info.sampleRate = j["sample_rate"].number();
-    const int ratio = j["ratio"].integer (1);
-    if (ratio < 1)
-        throw ModelError ("nnplug metadata: ratio must be >= 1");
+    if (j["sample_rate"].isNumber())
+    {
+        info.sampleRate = j["sample_rate"].number();
+        info.sampleRateStated = true;
+    }
+    const int ratio = j["ratio"].integer (-1);
+    if (ratio < 1 || ratio > kMaxRatio)
+        throw ModelError ("nnplug metadata: ratio must be 1.." + std::to_string (kMaxRatio));
+    if (j["streaming"].boolean (true) == false)
+        info.streaming = false;
     info.ratio = std::lcm (info.ratio, ratio);
     if (j["delay"].isNumber())
     {
-        info.delay = j["delay"].integer();
+        info.delay = j["delay"].integer (-1);
+        if (info.delay > kMaxDelay)
+            throw ModelError ("nnplug metadata: delay " + std::to_string (info.delay) + " is absurd (limit "
+                              + std::to_string (kMaxDelay) + " samples)");
         info.delayKnown = info.delay >= 0;
         info.delay = std::max (0, info.delay);
     }
@@ -231,7 +287,7 @@ void ModelHost::readMetadata (const std::string& text)
     {
         const auto& mj = j["methods"][name];
         if (mj.isObject() && mj["delay"].isNumber())
-            spec.delay = mj["delay"].integer();
+            spec.delay = std::clamp (mj["delay"].integer (-1), -1, kMaxDelay);
     };
     methodDelay ("forward", info.forward);
     methodDelay ("encode", info.encode);
@@ -252,8 +308,30 @@ void ModelHost::prepare (int batch, int bufferSize)
     outBuf.assign ((size_t) batch * (size_t) info.outChannels() * (size_t) n, 0.0f);
 
     // The shape contract is checked once here, on silence, then the stream starts afresh.
-    if (! run())
-        throw ModelError ("model failed its first buffer: " + error);
+    // The trial also times the model. TorchScript's profiling executor runs the first two
+    // calls unoptimized (the default model: ~650 ms each, ~10 ms after), so a model is too
+    // slow only when kTrialCalls calls in a row are all over the limit; a fast model makes one.
+    const double budget = n / (info.sampleRate > 0 ? info.sampleRate : 44100.0);
+    constexpr int kTrialCalls = 4;
+    trialTime = 1e300;
+    for (int attempt = 0; attempt < kTrialCalls; ++attempt)
+    {
+        const auto t0 = std::chrono::steady_clock::now();
+        if (! run())
+            throw ModelError ("model failed its first buffer: " + error);
+        trialTime = std::min (trialTime, std::chrono::duration<double> (std::chrono::steady_clock::now() - t0).count());
+        if (trialTime <= kMaxRealtimeFactor * budget)
+            break;
+        if (attempt == kTrialCalls - 1)
+        {
+            char msg[256];
+            std::snprintf (msg, sizeof (msg),
+                           "model too slow for real time: a buffer of %d samples (%.1f ms) took %.0f ms, %.0fx real "
+                           "time (limit %gx)", n, 1000.0 * budget, 1000.0 * trialTime, trialTime / budget,
+                           kMaxRealtimeFactor);
+            throw ModelError (msg);
+        }
+    }
     if (! modelInfo.delayKnown)
         measureDelay();
     if (! resetStream())
@@ -399,6 +477,14 @@ bool ModelHost::run() noexcept
             if (! std::isfinite (p[i]))
             {
                 error = "model output contains NaN or Inf";
+                return false;
+            }
+            if (std::abs (p[i]) > kMaxAbsOutput)
+            {
+                char msg[128];
+                std::snprintf (msg, sizeof (msg), "model output exceeds +-%g (%g): a broken model", (double) kMaxAbsOutput,
+                               (double) p[i]);
+                error = msg;
                 return false;
             }
         }

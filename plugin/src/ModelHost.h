@@ -18,6 +18,12 @@ namespace nnplug {
 
 struct ModelError : std::runtime_error { using std::runtime_error::runtime_error; };
 
+// What a model must keep to be played (python/nnplug/inspect.py checks the same limits).
+constexpr double kMinSampleRate = 1000, kMaxSampleRate = 768000;   // a stated rate outside: refused
+constexpr float kMaxAbsOutput = 1000.0f;     // an output sample beyond +60 dBFS: a broken model
+constexpr double kMaxRealtimeFactor = 10.0;  // a trial buffer slower than 10x real time, twice: refused
+constexpr int kMaxRatio = 1 << 16, kMaxChannels = 64, kMaxDelay = 1 << 22;
+
 // One exported method, nn~ convention: (batch, inChannels, B / inRatio) -> (batch, outChannels, B / outRatio).
 struct MethodSpec
 {
@@ -32,6 +38,8 @@ struct ModelInfo
     std::string format;          // "nnplug", "rave-v2", "rave-v1" or "nn~"
     std::string name, author, description, version;
     double sampleRate = 0;       // 0 when the model does not say
+    bool sampleRateStated = false;   // an attribute or the metadata gives one (maybe an absurd one)
+    bool streaming = true;       // false only when our metadata says so (the plugin refuses it)
     int ratio = 1;               // every buffer must be a multiple of it
     int delay = 0;               // output delay in samples of the audio path used
     bool delayKnown = false;     // from our metadata, or measured at prepare() (RAVE and other exports)
@@ -84,6 +92,10 @@ public:
     // or a non-finite sample it returns false and lastError() says why.
     bool run() noexcept;
 
+    // Wall time of the trial buffers at prepare(), seconds (the faster of the two when the
+    // first was over the limit).
+    double trialSeconds() const { return trialTime; }
+
     // Clears the model's streaming state (exported reset(); a no-op for models without one).
     bool resetStream() noexcept;
 
@@ -99,6 +111,7 @@ private:
     int batchSize = 0, n = 0;
     std::vector<float> inBuf, outBuf;
     std::string error;
+    double trialTime = 0;
     const LatentControls* latent = nullptr;
 
     void readConvention();

@@ -85,7 +85,8 @@ def _params(module, name: str, path: str) -> Dict[str, int]:
     if p is None:
         raise InspectError(f"{path}: method '{name}' has no '{name}_params' buffer; the nn~ convention needs "
                            f"{name}_params = [in_channels, in_ratio, out_channels, out_ratio]")
-    if not isinstance(p, torch.Tensor) or p.numel() != 4 or p.dtype.is_floating_point or p.dtype == torch.bool:
+    if not isinstance(p, torch.Tensor) or p.dim() != 1 or p.numel() != 4 or p.dtype.is_floating_point \
+            or p.dtype == torch.bool:
         shape = tuple(p.shape) if isinstance(p, torch.Tensor) else type(p).__name__
         raise InspectError(f"{path}: {name}_params must be an int tensor of 4 values [in_channels, in_ratio, "
                            f"out_channels, out_ratio], got {shape}"
@@ -175,6 +176,62 @@ def _check_deterministic(path: str, params: Dict[str, int], ratio: int) -> bool:
     return torch.equal(ys[0], ys[1])
 
 
+# What the plugin refuses too (plugin/src/ModelHost.cpp): keep the limits in step.
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768000
+MAX_ABS_OUTPUT = 1000.0      # a model output beyond +60 dBFS is a broken model
+MAX_REALTIME_FACTOR = 10.0   # buffers taking longer than 10x their duration (TRIAL_CALLS in a row): too slow
+TRIAL_CALLS = 4              # TorchScript runs the first two calls unoptimized (slow); the plugin allows 4
+CHECK_BUFFERS = 16
+
+
+def check_runs(path: str, info: "ModelInfo", buffers: int = CHECK_BUFFERS) -> None:
+    """Run forward on `buffers` buffers of noise, as the plugin would (fresh load, one thread,
+    buffers of about 1024 samples), and raise InspectError when a call raises, returns a
+    non-tensor, a wrong shape or dtype, NaN/Inf or values beyond MAX_ABS_OUTPUT, or when the
+    first TRIAL_CALLS calls all take more than MAX_REALTIME_FACTOR times the buffer's duration."""
+    import time
+    p = info.methods["forward"]
+    n = info.ratio * max(1, -(-1024 // info.ratio))
+    budget = n / float(info.sample_rate or 44100)
+    module, _ = _load(path)
+    g = torch.Generator().manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        slow = []
+        for i in range(buffers):
+            x = 0.1 * torch.randn(1, p["in_channels"], n // p["in_ratio"], generator=g)
+            t0 = time.perf_counter()
+            try:
+                with torch.inference_mode():
+                    y = module.forward(x)
+            except Exception as e:  # noqa: BLE001 - the model's own exception, reported
+                first = str(e).strip().splitlines()
+                msg = next((l for l in reversed(first) if l.strip()), type(e).__name__)
+                raise InspectError(f"{path}: forward raised on buffer {i + 1}: {msg.strip()}") from e
+            elapsed = time.perf_counter() - t0
+            if i < TRIAL_CALLS and (not slow or min(slow) > MAX_REALTIME_FACTOR * budget):
+                slow.append(elapsed)
+                if len(slow) == TRIAL_CALLS and min(slow) > MAX_REALTIME_FACTOR * budget:
+                    raise InspectError(f"{path}: too slow for real time: a buffer of {n} samples "
+                                       f"({1000 * budget:.1f} ms) took {1000 * min(slow):.0f} ms at best "
+                                       f"({min(slow) / budget:.0f}x real time; the limit is {MAX_REALTIME_FACTOR:g}x)")
+            if not isinstance(y, torch.Tensor):
+                raise InspectError(f"{path}: forward did not return a tensor (got {type(y).__name__})")
+            want = (1, p["out_channels"], n // p["out_ratio"])
+            if y.dtype != torch.float32 or tuple(y.shape) != want:
+                raise InspectError(f"{path}: forward returned shape {tuple(y.shape)} {y.dtype}, expected {want} "
+                                   "torch.float32 (the nn~ contract of forward_params)")
+            if not bool(torch.isfinite(y).all()):
+                raise InspectError(f"{path}: forward output contains NaN or Inf (buffer {i + 1})")
+            peak = float(y.abs().max()) if y.numel() else 0.0
+            if peak > MAX_ABS_OUTPUT:
+                raise InspectError(f"{path}: forward output exceeds +-{MAX_ABS_OUTPUT:g} ({peak:.3g}, buffer {i + 1}): "
+                                   "the plugin would refuse it")
+    finally:
+        torch.set_num_threads(threads)
+
+
 def inspect_file(path: str, measure: bool = True) -> ModelInfo:
     """Describe the nn~-convention model in `path` (raises InspectError)."""
     module, meta_text = _load(path)
@@ -235,6 +292,9 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
             break
     if metadata:
         sample_rate = int(metadata["sample_rate"])
+    if sample_rate is not None and not (MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE):
+        raise InspectError(f"{path}: sample rate {sample_rate} Hz is not plausible (expected {MIN_SAMPLE_RATE} to "
+                           f"{MAX_SAMPLE_RATE} Hz); the plugin refuses it. Re-export with the right sample rate")
     if sample_rate is None:
         warnings.append("no sample rate in the file (no sr / sampling_rate attribute): the plugin will have to assume one")
 
@@ -253,6 +313,9 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
 
     deterministic = None
     if measure:
+        check_runs(path, ModelInfo(path=path, kind=kind, methods=methods, sample_rate=sample_rate, ratio=ratio,
+                                   delay=None, delay_source="unknown", latent_size=None, channels=fwd["in_channels"],
+                                   streaming=streaming, deterministic=None))
         deterministic = _check_deterministic(path, fwd, ratio)
         if metadata and bool(metadata.get("deterministic")) != deterministic:
             warnings.append(f"metadata says deterministic={metadata.get('deterministic')} but two fresh loads "

@@ -38,14 +38,19 @@ def validate_model(path: Path) -> dict:
     """
     from nnplug.cli import UserError
     try:
-        from nnplug.inspect import InspectError, inspect_file  # the `nnplug inspect` reader
+        from nnplug.inspect import InspectError, check_runs, inspect_file  # the `nnplug inspect` reader
     except ImportError:
         inspect_file = None
     if inspect_file is not None:
         try:
             info = inspect_file(str(path), measure=False)
+            # what the plugin would refuse at load (or drop while playing): run it first
+            check_runs(str(path), info)
         except InspectError as e:
-            raise UserError(f"{path}: {e}")
+            raise UserError(str(e))
+        if info.metadata is not None and info.metadata.get("streaming") is False:
+            raise UserError(f"{path}: not a streaming model (its nnplug metadata says streaming: false); the plugin "
+                            "refuses it. Convert it with nnplug.streaming.convert and export it again")
         meta = info.metadata or {}
         return {"name": meta.get("name") or Path(path).stem, "sample_rate": info.sample_rate,
                 "methods": list(info.methods)}
