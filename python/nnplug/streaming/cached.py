@@ -21,32 +21,48 @@ def _empty() -> torch.Tensor:
     return torch.zeros(0)
 
 
-class CachedConv1d(nn.Module):
+class _PastSamples(nn.Module):
+    """Keeps the last `cache_len` samples of a stream and puts them in front of each new
+    buffer: the state every cached layer needs."""
+
+    cache: torch.Tensor
+
+    def __init__(self, cache_len: int):
+        super().__init__()
+        self.cache_len = int(cache_len)
+        self.cache = _empty()
+
+    def _with_past(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cache.dim() == 1:
+            self.cache = torch.zeros(x.size(0), x.size(1), self.cache_len, dtype=x.dtype, device=x.device)
+        x = torch.cat([self.cache, x], -1)
+        self.cache = x[:, :, x.size(-1) - self.cache_len:]
+        return x
+
+    @torch.jit.export
+    def reset(self):
+        self.cache = _empty()
+
+
+class CachedConv1d(_PastSamples):
     """A conv1d with no padding whose input is preceded by the last `cache_len` samples of
     the stream (zeros at the start). A negative `cache_len` means the first -cache_len
     samples of every buffer are never read (a kernel shorter than its stride) and are
     dropped instead."""
 
-    cache: torch.Tensor
-
     def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
                  dilation: int, groups: int, cache_len: int):
-        super().__init__()
+        super().__init__(max(int(cache_len), 0))
         self.weight = nn.Parameter(weight.detach().clone(), requires_grad=False)
         self.bias = None if bias is None else nn.Parameter(bias.detach().clone(), requires_grad=False)
         self.stride = int(stride)
         self.dilation = int(dilation)
         self.groups = int(groups)
-        self.cache_len = max(int(cache_len), 0)
         self.skip = max(-int(cache_len), 0)
-        self.cache = _empty()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cache_len > 0:
-            if self.cache.dim() == 1:
-                self.cache = torch.zeros(x.size(0), x.size(1), self.cache_len, dtype=x.dtype, device=x.device)
-            x = torch.cat([self.cache, x], -1)
-            self.cache = x[:, :, x.size(-1) - self.cache_len:]
+            x = self._with_past(x)
         elif self.skip > 0:
             x = x[:, :, self.skip:]
         if self.groups == 1 and x.size(0) == 1 and (
@@ -74,16 +90,12 @@ class CachedConv1d(nn.Module):
             y = y + self.bias
         return y.t().unsqueeze(0)
 
-    @torch.jit.export
-    def reset(self):
-        self.cache = _empty()
-
     def extra_repr(self) -> str:
         return (f"{self.weight.shape[1] * self.groups}, {self.weight.shape[0]}, kernel={self.weight.shape[-1]}, "
                 f"stride={self.stride}, dilation={self.dilation}, cache={self.cache_len}, skip={self.skip}")
 
 
-class CachedConvTranspose1d(nn.Module):
+class CachedConvTranspose1d(_PastSamples):
     """A transposed conv1d run on the last `cache_len` input samples plus the new buffer,
     keeping only the output samples that are complete (all their inputs present) and new.
 
@@ -92,32 +104,25 @@ class CachedConvTranspose1d(nn.Module):
     and works for any kernel, stride, dilation and padding: padding only decides which
     output sample comes first, i.e. the delay (`delay_in * stride + padding`)."""
 
-    cache: torch.Tensor
-
     def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
                  dilation: int, groups: int):
-        super().__init__()
+        # output i reads inputs (i - j*dilation)/stride: with ceil((span-1)/stride) past inputs
+        # in front, outputs from cache_len*stride on are complete
+        span = (weight.shape[-1] - 1) * int(dilation) + 1
+        super().__init__(-(-(span - 1) // int(stride)))
         self.weight = nn.Parameter(weight.detach().clone(), requires_grad=False)
         self.bias = None if bias is None else nn.Parameter(bias.detach().clone(), requires_grad=False)
         self.stride = int(stride)
         self.dilation = int(dilation)
         self.groups = int(groups)
-        span = (weight.shape[-1] - 1) * self.dilation + 1
-        # output i reads inputs (i - j*dilation)/stride: with ceil((span-1)/stride) past inputs
-        # in front, outputs from cache_len*stride on are complete
-        self.cache_len = -(-(span - 1) // self.stride)
         # a kernel shorter than its stride leaves structural zeros at the end: make torch emit them
         self.output_padding = max(self.stride - span, 0)
         # the matmul path, only where it can win (it reads the weights in place: no second copy)
         self.use_matmul = self.groups == 1 and weight.shape[0] >= 64
-        self.cache = _empty()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cache_len > 0:
-            if self.cache.dim() == 1:
-                self.cache = torch.zeros(x.size(0), x.size(1), self.cache_len, dtype=x.dtype, device=x.device)
-            x = torch.cat([self.cache, x], -1)
-            self.cache = x[:, :, x.size(-1) - self.cache_len:]
+            x = self._with_past(x)
         if self.use_matmul and x.size(0) == 1 and x.size(-1) * 8 <= x.size(1):
             y = self._as_matmul(x)
         else:
@@ -141,40 +146,24 @@ class CachedConvTranspose1d(nn.Module):
             y = y + self.bias.unsqueeze(-1)
         return y
 
-    @torch.jit.export
-    def reset(self):
-        self.cache = _empty()
-
     def extra_repr(self) -> str:
         return (f"{self.weight.shape[0]}, {self.weight.shape[1] * self.groups}, kernel={self.weight.shape[-1]}, "
                 f"stride={self.stride}, dilation={self.dilation}, cache={self.cache_len}")
 
 
-class Delay(nn.Module):
+class Delay(_PastSamples):
     """A pure delay line of `samples` samples: aligns a path with a slower parallel one."""
 
-    cache: torch.Tensor
-
     def __init__(self, samples: int):
-        super().__init__()
         if samples <= 0:
             raise ValueError("a Delay needs a positive number of samples")
-        self.samples = int(samples)
-        self.cache = _empty()
+        super().__init__(samples)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.cache.dim() == 1:
-            self.cache = torch.zeros(x.size(0), x.size(1), self.samples, dtype=x.dtype, device=x.device)
-        y = torch.cat([self.cache, x], -1)
-        self.cache = y[:, :, x.size(-1):]
-        return y[:, :, : x.size(-1)]
-
-    @torch.jit.export
-    def reset(self):
-        self.cache = _empty()
+        return self._with_past(x)[:, :, : x.size(-1)]
 
     def extra_repr(self) -> str:
-        return str(self.samples)
+        return str(self.cache_len)
 
 
 class InputGuard(nn.Module):
