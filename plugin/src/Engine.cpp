@@ -32,6 +32,15 @@ Engine::Engine (std::unique_ptr<ModelHost> m, const EngineConfig& config, const 
     outLanes = batchSize * mi.outChannels();
 
     model->prepare (batchSize, n);   // throws ModelError with the reason
+    // Warm-up (see kWarmupBuffers): every method the audio thread calls, reset() included,
+    // gets its optimized graph now. prepare() left the input silent and the stream fresh.
+    for (int i = 0; i < kWarmupBuffers; ++i)
+    {
+        if (! model->run())
+            throw ModelError ("model failed a warm-up buffer: " + model->lastError());
+        if (! model->resetStream())
+            throw ModelError ("model reset() failed: " + model->lastError());
+    }
     model->setLatentControls (&controls.latent);
 
     // A model at another rate than the host's runs behind a resampler pair; at equal rates

@@ -48,6 +48,14 @@ struct Controls
 // multiple of the model's ratio.
 int chooseBufferSize (int requested, int ratio);
 
+// Silent buffers run (then reset) when an engine is built, off the audio thread. TorchScript's
+// profiling executor runs a method's graph unoptimized on its first calls and optimizes it on
+// the next one: measured on the default model, the first two calls take ~650 ms each, later
+// ones ~10 ms. Without this the first buffers of audio would pay it on the audio thread.
+// Warm-up does not change the output (the state is reset; the optimized graph computes the
+// same bits: `nnplug bench plugin` and tests/python/test_validate.py check both).
+constexpr int kWarmupBuffers = 3;
+
 class Engine : private BufferProcessor
 {
 public:
