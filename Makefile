@@ -23,6 +23,26 @@ demo: setup
 test: setup build
 	@$(PY) -m pytest -q
 	@cd $(BUILD_DIR) && ctest --output-on-failure -C $(CONFIG)
+	@$(MAKE) --no-print-directory test-asan
+
+# The engine tests under sanitizers, each in its own build dir (libtorch is not instrumented:
+# tests/cpp/sanitizers/*.supp). make test runs ASan+UBSan; make sanitize adds ThreadSanitizer.
+SAN_CMAKE = cmake -S . -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNNPLUG_BUILD_BENCH=OFF -DNNPLUG_PYTHON=$(abspath $(PY))
+test-asan: setup
+	@[ -f build-asan/CMakeCache.txt ] || $(SAN_CMAKE) -B build-asan -DNNPLUG_SANITIZE=address,undefined >/dev/null
+	@cmake --build build-asan --target nnplug_engine_tests
+	@cd build-asan && ctest --output-on-failure -j2
+
+test-tsan: setup
+	@[ -f build-tsan/CMakeCache.txt ] || $(SAN_CMAKE) -B build-tsan -DNNPLUG_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan --target nnplug_engine_tests
+	@cd build-tsan && ctest --output-on-failure -j2
+
+sanitize: test-asan test-tsan
+
+# One hour of audio through one pedalboard instance (CI runs 2 minutes in test_robustness.py)
+soak: setup build
+	@$(PY) -m nnplug.stress --soak $(or $(MINUTES),60)
 
 test-python: setup
 	@$(PY) -m pytest -q

@@ -8,7 +8,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("validate", help="render test signals through the plugin in real hosts and "
                                                "compare bit for bit with the model run in Python")
     p.add_argument("--plugin", required=True, type=Path, help="the built bundle (.../VST3/nnplug.vst3)")
-    p.add_argument("--model", required=True, type=Path, help="the .ts model (staged into a private copy of the bundle)")
+    p.add_argument("--model", type=Path, help="the .ts model (staged into a private copy of the bundle); "
+                                              "required unless --stress")
+    p.add_argument("--stress", action="store_true",
+                   help="robustness instead: hostile model files, host torture and state fuzzing, each host in a "
+                        "child process (nnplug.stress); prints cases tried, survived, failed")
     p.add_argument("--host", choices=("pedalboard", "dawdreamer", "all"), default="all")
     p.add_argument("--block-sizes", default=None,
                    help="comma-separated host block sizes; 'changing' adds a changing sequence (pedalboard) "
@@ -33,6 +37,14 @@ def run(args) -> int:
 
     if not args.plugin.exists():
         raise UserError(f"plugin bundle not found: {args.plugin} (run `nnplug build`)")
+    if args.stress:
+        from nnplug.stress import format_summary, run_stress
+        hosts = ("pedalboard", "dawdreamer") if args.host == "all" else (args.host,)
+        summary = run_stress(args.plugin, hosts=hosts, log=(lambda s: print(s, file=sys.stderr)) if args.json else print)
+        print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
+        return 0 if summary["failed"] == 0 else 1
+    if args.model is None:
+        raise UserError("--model is required (or --stress)")
     hosts = ["pedalboard", "dawdreamer"] if args.host == "all" else [args.host]
     if args.block_sizes is None:
         blocks = [*DEFAULT_BLOCKS, "changing"]
