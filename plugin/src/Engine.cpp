@@ -34,13 +34,11 @@ Engine::Engine (std::unique_ptr<ModelHost> m, const EngineConfig& config, const 
     model->prepare (batchSize, n);   // throws ModelError with the reason
     // Warm-up (see kWarmupBuffers): every method the audio thread calls, reset() included,
     // gets its optimized graph now. prepare() left the input silent and the stream fresh.
+    // Best effort: a model that fails here passed prepare(), so it fails on the audio thread
+    // as any mid-stream failure does (contained: dry or silence), not at load.
     for (int i = 0; i < kWarmupBuffers; ++i)
-    {
-        if (! model->run())
-            throw ModelError ("model failed a warm-up buffer: " + model->lastError());
-        if (! model->resetStream())
-            throw ModelError ("model reset() failed: " + model->lastError());
-    }
+        if (! model->run() || ! model->resetStream())
+            break;
     model->setLatentControls (&controls.latent);
 
     // A model at another rate than the host's runs behind a resampler pair; at equal rates

@@ -204,9 +204,13 @@ void ModelHost::readConvention()
                               + " dimension(s)");
         auto t = raw.to (torch::kLong).contiguous();
         auto a = t.accessor<int64_t, 1>();
+        // encode's output and decode's input are latent channels, not audio: RAVE v2 exports
+        // have 128 and more (the RAVE v2-sized benchmark model of `nnplug bench plugin` has 128).
+        const int maxIn = method == "decode" ? kMaxLatentChannels : kMaxChannels;
+        const int maxOut = method == "encode" ? kMaxLatentChannels : kMaxChannels;
         for (int i = 0; i < 4; ++i)
-            if (a[i] < 1 || a[i] > (i % 2 == 0 ? kMaxChannels : kMaxRatio))
-                throw ModelError (attr + " has an entry out of range (channels 1.." + std::to_string (kMaxChannels)
+            if (a[i] < 1 || a[i] > (i == 0 ? maxIn : i == 2 ? maxOut : kMaxRatio))
+                throw ModelError (attr + " has an entry out of range (channels 1.." + std::to_string (i == 0 ? maxIn : maxOut)
                                   + ", ratios 1.." + std::to_string (kMaxRatio) + ")");
         spec.present = true;
         spec.inChannels = (int) a[0]; spec.inRatio = (int) a[1];

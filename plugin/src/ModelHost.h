@@ -23,6 +23,7 @@ constexpr double kMinSampleRate = 1000, kMaxSampleRate = 768000;   // a stated r
 constexpr float kMaxAbsOutput = 1000.0f;     // an output sample beyond +60 dBFS: a broken model
 constexpr double kMaxRealtimeFactor = 10.0;  // a trial buffer slower than 10x real time, twice: refused
 constexpr int kMaxRatio = 1 << 16, kMaxChannels = 64, kMaxDelay = 1 << 22;
+constexpr int kMaxLatentChannels = 4096;   // encode's output, decode's input
 
 // One exported method, nn~ convention: (batch, inChannels, B / inRatio) -> (batch, outChannels, B / outRatio).
 struct MethodSpec
