@@ -183,6 +183,7 @@ void Engine::process (float* const* io, int numSamples, bool offline) noexcept
             resampler->reset();
         for (auto& d : delayLine) std::fill (d.begin(), d.end(), 0.0f);
         delayPos = 0;
+        fresh = true;
     }
 
     for (int offset = 0; offset < numSamples; offset += cfg.maxBlock)
@@ -191,6 +192,8 @@ void Engine::process (float* const* io, int numSamples, bool offline) noexcept
 
         const bool bypassed = controls.bypass.load (std::memory_order_relaxed);
         const float gIn = bypassed ? 1.0f : controls.inputGain.load (std::memory_order_relaxed);
+        if (fresh)
+            lastIn = gIn;
         for (int ch = 0; ch < H; ++ch)
             applyGain (io[ch] + offset, input[(size_t) ch].data(), len, lastIn, gIn);
         lastIn = gIn;
@@ -274,6 +277,12 @@ void Engine::process (float* const* io, int numSamples, bool offline) noexcept
 
         const float mix = controls.mix.load (std::memory_order_relaxed);
         const float gOut = bypassed ? 1.0f : controls.outputGain.load (std::memory_order_relaxed);
+        if (fresh)
+        {
+            lastMix = mix;
+            lastOut = gOut;
+            fresh = false;
+        }
         const bool broken = failed() || bypassed;
         const bool silence = ! bypassed && controls.failure.load (std::memory_order_relaxed) == (int) FailureMode::Silence;
         for (int ch = 0; ch < H; ++ch)

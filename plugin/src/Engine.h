@@ -109,6 +109,11 @@ private:
     int delayLen = 0, delayPos = 0;
 
     float lastIn = 1.0f, lastOut = 1.0f, lastMix = 1.0f;
+    // Audio thread: no block of the current stream processed yet (a new engine, or a restart).
+    // A fresh stream has no earlier output to stay continuous with, so the gain and mix
+    // ramps start from the current values: whatever was set before the stream started (a
+    // restored state, parameters set before playback) applies from the first sample.
+    bool fresh = true;
     std::atomic<bool> restartRequested { false };
     std::atomic<bool> hasError { false };
     char errorText[512] = {};

@@ -32,6 +32,7 @@ void EngineSwitch::installNow (Engine* e)
 {
     clear();
     active = e;
+    started = false;
     shown.store (e, std::memory_order_release);
 }
 
@@ -48,7 +49,9 @@ void EngineSwitch::collect()
 void EngineSwitch::process (float* const* io, int numChannels, int numSamples, bool offline) noexcept
 {
     numChannels = std::min (numChannels, channels);
-    const bool restartNow = restart.exchange (false, std::memory_order_acq_rel);
+    // Nothing played since installNow(): a stream start, like a restart.
+    const bool restartNow = restart.exchange (false, std::memory_order_acq_rel) || ! started;
+    started = true;
 
     if (incoming == nullptr && retired.load (std::memory_order_acquire) == nullptr
         && dropActive.exchange (false, std::memory_order_acq_rel))

@@ -26,7 +26,9 @@ public:
     void installNow (Engine* e);
 
     // Any thread: queue `e` to take over with a crossfade. A previously offered engine that
-    // the audio thread has not taken yet is deleted here.
+    // the audio thread has not taken yet is deleted here. Before the first process() after
+    // installNow(), and at a restart, there is no stream to stay continuous with: `e` takes
+    // over at once (a state restored before playback plays from its first sample).
     void offer (Engine* e);
 
     // Any thread: drop the current engine (a failed load); the dry signal passes after.
@@ -47,6 +49,7 @@ public:
 private:
     std::atomic<Engine*> pending { nullptr }, retired { nullptr }, shown { nullptr };
     std::atomic<bool> restart { false }, fadingNow { false }, dropActive { false };
+    bool started = false;   // audio thread: a block was processed since installNow()
     Engine* active = nullptr;
     Engine* incoming = nullptr;
     int fadePos = 0, fadeLen = 1;

@@ -253,6 +253,63 @@ TEST (EngineSwitch, CrossfadeWithoutBlockingAndRestartSwapsAtOnce)
     EXPECT_FALSE (sw.fading());
 }
 
+// Gains and mix set before a stream starts (a restored state, parameters set before playback)
+// or changed before a restart apply from the first sample: no ramp from earlier values.
+TEST (Engine, FreshStreamStartsAtCurrentGainsAndMix)
+{
+    EngineConfig cfg;
+    cfg.maxBlock = 64;
+    cfg.bufferSize = 64;
+    cfg.hostChannels = 1;
+    auto signal = [] {
+        std::vector<std::vector<float>> x (1, std::vector<float> (700));
+        for (size_t i = 0; i < x[0].size(); ++i) x[0][i] = std::sin (0.05f * (float) i);
+        return x;
+    };
+    auto set = [] (Controls& c, float in, float out, float mix) { c.inputGain = in; c.outputGain = out; c.mix = mix; };
+
+    Controls wanted;
+    set (wanted, 0.5f, 2.0f, 0.25f);
+    auto reference = makeEngine ("delay_mono.ts", cfg, wanted);
+    const auto y = render (*reference, signal(), { 64 });
+
+    Controls c;   // unity when the engine is built, changed before its first block
+    auto e = makeEngine ("delay_mono.ts", cfg, c);
+    set (c, 0.5f, 2.0f, 0.25f);
+    EXPECT_EQ (render (*e, signal(), { 64 }), y);
+
+    set (c, 1.0f, 0.25f, 1.0f);   // played with other values, changed, then restarted
+    render (*e, signal(), { 64 });
+    set (c, 0.5f, 2.0f, 0.25f);
+    e->requestRestart();
+    EXPECT_EQ (render (*e, signal(), { 64 }), y);
+}
+
+// An engine offered before any audio was processed (a state restored after prepareToPlay,
+// before playback) takes over at once: there is no stream to crossfade from.
+TEST (EngineSwitch, OfferBeforeFirstBlockTakesOverAtOnce)
+{
+    Controls c;
+    EngineConfig cfg;
+    cfg.maxBlock = 64;
+    cfg.bufferSize = 64;
+    cfg.hostChannels = 1;
+    EngineSwitch sw;
+    sw.prepare (1, 64, 128);
+    sw.installNow (makeEngine ("delay_mono.ts", cfg, c).release());
+    sw.offer (makeEngine ("delay_stereo.ts", cfg, c).release());
+    std::vector<float> x (64, 0.5f);
+    float* io[1] = { x.data() };
+    sw.process (io, 1, 64, true);
+    EXPECT_EQ (sw.current()->info().name, "delay_stereo");
+    EXPECT_FALSE (sw.fading());
+    // once playing, an offer crossfades
+    sw.collect();
+    sw.offer (makeEngine ("delay_mono.ts", cfg, c).release());
+    sw.process (io, 1, 64, true);
+    EXPECT_TRUE (sw.fading());
+}
+
 TEST (ModelHost, DelayOfExportsWithoutMetadataIsMeasured)
 {
     // tests/fixtures/make_models.py: RAVE v2-like files (no nnplug metadata), delay 7; one of

@@ -1,9 +1,11 @@
 """YAML -> .vstpreset -> a fresh plugin instance, in pedalboard and DawDreamer: every
-parameter reads back as the YAML value (within its step). Factory programs selected through
-the host give the same values as their preset files.
+parameter reads back as the YAML value (within its step), and the render equals
+(np.array_equal) a render with the same parameters set directly. Factory programs selected
+through the host give the same values as their preset files.
 
-Not yet here: render identical to a render with the same parameters set directly (states are
-identical, renders were not: under investigation, see the preset commit's notes)."""
+In pedalboard the direct renders come from one instance that goes through the presets in
+turn (it has played the previous one): a change made before a stream restarts (reset=True)
+applies from its first sample, with no ramp from the earlier values and no crossfade."""
 from __future__ import annotations
 
 import numpy as np
@@ -56,9 +58,26 @@ def pedalboard_values(plugin, info) -> dict:  # noqa: F811
     return out
 
 
-def test_vstpreset_round_trip_pedalboard(built, info, preset_bundle):  # noqa: F811
+def direct(info, src) -> dict:  # noqa: F811
+    """Every parameter, as the host sets it by hand (choices by label)."""
+    return {pid: (info.params[pid].choices[int(v)] if info.params[pid].is_choice else v)
+            for pid, v in expected(info, src).items()}
+
+
+def assert_same_render(y_preset, y_direct, what):
+    assert y_preset.shape == y_direct.shape
+    if not np.array_equal(y_preset, y_direct):
+        diff = np.nonzero(np.abs(y_preset - y_direct).max(axis=0))[0]
+        pytest.fail(f"{what}: preset render differs from the direct one at {diff.size} samples, "
+                    f"first {diff[0]}, max {np.abs(y_preset - y_direct).max():.3g}")
+
+
+def test_vstpreset_round_trip_pedalboard(built, info, preset_bundle, signal):  # noqa: F811
     import pedalboard
+    from nnplug.hosts import open_host
     out, sources = built
+    by_hand = open_host("pedalboard", preset_bundle, SR)      # one instance, presets in turn
+    renders = {}
     for src in sources:
         fresh = pedalboard.load_plugin(str(preset_bundle))
         fresh.load_preset(str(out / f"{src.stem}.vstpreset"))
@@ -67,7 +86,19 @@ def test_vstpreset_round_trip_pedalboard(built, info, preset_bundle):  # noqa: F
         state = vstpreset.state_to_xml(vstpreset.read(fresh.preset_data).component)
         assert_values(info, state_values(state), src)
         assert src.data["model"]["sha256"] in state
-        # not yet proven: a render equal to one with the same parameters set directly
+        # the render equals one with the same parameters set directly
+        y_preset = fresh.process(signal, SR, buffer_size=BLOCK, reset=True)
+        by_hand.set_params(direct(info, src))
+        assert_values(info, pedalboard_values(by_hand.plugin, info), src)
+        assert_same_render(y_preset, by_hand.render(signal, BLOCK), f"pedalboard {src.stem}")
+        renders[src.stem] = y_preset
+    assert_all_differ(renders)
+
+
+def assert_all_differ(renders):
+    """The presets differ audibly from one another (the test would not notice a preset ignored)."""
+    ys = list(renders.values())
+    assert all(not np.array_equal(a, b) for i, a in enumerate(ys) for b in ys[i + 1:])
 
 
 def test_vstpreset_round_trip_dawdreamer(built, info, preset_bundle, signal):  # noqa: F811
@@ -78,14 +109,16 @@ def test_vstpreset_round_trip_dawdreamer(built, info, preset_bundle, signal):  #
         dd = open_host("dawdreamer", preset_bundle, SR)
         dd.load_preset(out / f"{src.stem}.vstpreset")
         y_preset = dd.render(signal, BLOCK)
+        # the same parameters set directly on a fresh instance (after it was prepared)
+        by_hand = open_host("dawdreamer", preset_bundle, SR)
+        by_hand.set_params(direct(info, src))
+        assert_same_render(y_preset, by_hand.render(signal, BLOCK), f"DawDreamer {src.stem}")
         # values through DawDreamer: it shows the plugin's values as text (its normalized cache
         # is not refreshed by a preset load), so compare at the text's precision
         fx = dd_fx(preset_bundle, out / f"{src.stem}.vstpreset")
         assert_text_values(info, fx, src)
         renders[src.stem] = y_preset
-    # the presets differ audibly from one another (the test would not notice a preset ignored)
-    ys = list(renders.values())
-    assert all(not np.array_equal(a, b) for i, a in enumerate(ys) for b in ys[i + 1:])
+    assert_all_differ(renders)
 
 
 def dd_fx(bundle, preset):

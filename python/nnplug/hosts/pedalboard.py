@@ -34,7 +34,13 @@ class PedalboardHost(Host):
 
     def set_param(self, pid: str, value) -> None:
         p = param(pid)
-        setattr(self.plugin, self._key(pid), p.check(value))
+        if p.is_choice:
+            setattr(self.plugin, self._key(pid), p.check(value))
+        else:
+            # The exact normalized value. pedalboard's own setter (setattr) maps a value
+            # through a range it infers by sampling the parameter's text, on a coarser grid
+            # than the parameter's step: latent_scale_1 = 0.1 became 0.104.
+            self.plugin.parameters[self._key(pid)].raw_value = p.normalized(value)
 
     def get_param(self, pid: str):
         v = getattr(self.plugin, self._key(pid))
