@@ -71,7 +71,8 @@ def run_streaming(args: argparse.Namespace) -> int:
     table = markdown(rows)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write(table + "\n")
+            f.write(f"`nnplug bench streaming --models {args.models} --buffers {args.buffers} --seconds {args.seconds:g} "
+                    f"--rounds {args.rounds}`, one thread; load at the end of the run: {_load()}\n\n{table}\n")
     print(json.dumps(as_dicts(rows), indent=2) if args.json else table)
     problems = verdict(rows)
     for p in problems:
@@ -154,3 +155,11 @@ def run_plugin(args: argparse.Namespace) -> int:
     for e in errors:
         print(f"FAIL: {e}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def _load() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return "load average " + ", ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
