@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Tuple
 from . import vstpreset
 from .plugin import PluginInfo, read_plugin, staged_models
 from .source import PresetSource, Problem, find_sources, read_source
+from .swap import swap_in
 
 _PLUGIN_CACHE: Dict[Tuple[str, float], PluginInfo] = {}
 
@@ -206,16 +207,7 @@ def replace_dir(target: Path, files: Dict[str, bytes]) -> Path:
         for name, data in files.items():
             (new / name).write_bytes(data)
         os.chmod(new, 0o755)
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old.{os.getpid()}")
-            os.rename(target, old)
-        try:
-            os.rename(new, target)
-        except OSError:
-            if old is not None:
-                os.rename(old, target)
-            raise
+        old = swap_in(new, target, target.with_name(f".{target.name}.old.{os.getpid()}"))
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:

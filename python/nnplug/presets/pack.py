@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Dict, List, Optional
 
 from . import vstpreset
+from .swap import swap_in
 
 PACK_FORMAT = "nnplug-preset-pack"
 PACK_VERSION = 1
@@ -349,16 +350,7 @@ def install(pack: Path, dest: Optional[Path] = None, force: bool = False) -> Pat
                 else:
                     shutil.copy2(f, new / rel)
         (new / RECORD).write_text(json.dumps({"manifest": manifest, "installed": installed}, indent=2) + "\n")
-        old = None
-        if target.exists():
-            old = staging / ".previous"
-            os.rename(target, old)
-        try:
-            os.rename(new, target)
-        except OSError:
-            if old is not None:
-                os.rename(old, target)
-            raise
+        swap_in(new, target, staging / ".previous")   # the old folder goes with the staging dir
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
