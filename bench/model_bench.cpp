@@ -21,6 +21,7 @@
 #include <ATen/Parallel.h>
 
 #include "Engine.h"
+#include "ModelCall.h"
 
 #include <chrono>
 #include <ctime>
@@ -206,7 +207,7 @@ int runRaw (const Args& a)
     for (int l = 0; l < a.batch * ci; ++l)
         std::memcpy (signal.data_ptr<float>() + (size_t) l * (size_t) total, x[(size_t) l].data(), sizeof (float) * (size_t) total);
 
-    c10::InferenceMode guard;
+    nnplug::ModelCallScope scope;   // as the plugin calls the model
     auto forward = m.get_method (latent ? "encode" : "forward");
     std::optional<torch::jit::Method> decode;
     if (latent)

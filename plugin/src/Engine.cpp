@@ -33,7 +33,7 @@ Engine::Engine (std::unique_ptr<ModelHost> m, const EngineConfig& config, const 
 
     model->prepare (batchSize, n);   // throws ModelError with the reason
     // Warm-up (see kWarmupBuffers): every method the audio thread calls, reset() included,
-    // gets its optimized graph now. prepare() left the input silent and the stream fresh.
+    // runs once now. prepare() left the input silent and the stream fresh.
     // Best effort: a model that fails here passed prepare(), so it fails on the audio thread
     // as any mid-stream failure does (contained: dry or silence), not at load.
     for (int i = 0; i < kWarmupBuffers; ++i)

@@ -48,13 +48,12 @@ struct Controls
 // multiple of the model's ratio.
 int chooseBufferSize (int requested, int ratio);
 
-// Silent buffers run (then reset) when an engine is built, off the audio thread. TorchScript's
-// profiling executor runs a method's graph unoptimized on its first calls and optimizes it on
-// the next one: measured on the default model, the first two calls take ~650 ms each, later
-// ones ~10 ms. Without this the first buffers of audio would pay it on the audio thread.
-// Warm-up does not change the output (the state is reset; the optimized graph computes the
-// same bits: `nnplug bench plugin` and tests/python/test_validate.py check both). Two buffers
-// after prepare()'s trial buffer(s) make at least three calls: profiled, optimized, optimized.
+// Silent buffers run (then reset) when an engine is built, off the audio thread: a method's
+// first call builds its interpreter code and the allocator's pools (ModelCall.h keeps
+// TorchScript's optimizer, which made the first two calls ~50x slower, out of it). Without
+// this the first buffers of audio would pay for it on the audio thread. Warm-up does not
+// change the output: the state is reset, and the same graph runs on every call
+// (`nnplug bench plugin` and tests/python/test_validate.py check bit-identity).
 // (tests/fixtures' throws.ts fails from its 4th call on: its failure must come mid-stream.)
 constexpr int kWarmupBuffers = 2;
 

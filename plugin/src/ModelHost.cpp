@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "ModelHost.h"
+#include "ModelCall.h"
 #include "Json.h"
 
 #include <algorithm>
@@ -177,6 +178,7 @@ void ModelHost::readConvention()
 
     if (hasMethod (m, "get_methods"))
     {
+        ModelCallScope scope;
         auto list = m.get_method ("get_methods") ({});
         for (const auto& v : list.toListRef())
             info.methods.push_back (v.toStringRef());
@@ -312,8 +314,8 @@ void ModelHost::prepare (int batch, int bufferSize)
     outBuf.assign ((size_t) batch * (size_t) info.outChannels() * (size_t) n, 0.0f);
 
     // The shape contract is checked once here, on silence, then the stream starts afresh.
-    // The trial also times the model. TorchScript's profiling executor runs the first two
-    // calls unoptimized (the default model: ~650 ms each, ~10 ms after), so a model is too
+    // The trial also times the model. A method's first call builds its interpreter code and
+    // the allocator's pools, and a busy machine can stall any single call, so a model is too
     // slow only when kTrialCalls calls in a row are all over the limit; a fast model makes one.
     const double budget = n / (info.sampleRate > 0 ? info.sampleRate : 44100.0);
     constexpr int kTrialCalls = 4;
@@ -431,7 +433,7 @@ bool ModelHost::run() noexcept
     try
     {
         useSingleInferenceThread();
-        c10::InferenceMode guard;
+        ModelCallScope scope;
         auto& m = impl->module;
         auto in = torch::from_blob (inBuf.data(), { batchSize, info.inChannels(), n }, torch::kFloat32);
 
@@ -512,7 +514,7 @@ bool ModelHost::resetStream() noexcept
         return true;
     try
     {
-        c10::InferenceMode guard;
+        ModelCallScope scope;
         impl->module.get_method ("reset") ({});
         return true;
     }

@@ -3,7 +3,8 @@ model run in Python in streaming mode.
 
 The reference mirrors the plugin's engine (plugin/src/Engine.cpp, ModelHost.cpp) exactly:
 a fresh `torch.jit.load` of the same file, one silent buffer then `reset()` (as the plugin's
-prepare does), one intra-op thread, `torch.inference_mode()`, buffers of exactly the plugin's
+prepare does), called as the plugin calls it (`nnplug.runtime.plugin_execution`: one intra-op
+thread, inference mode, TorchScript's graph optimizer off), buffers of exactly the plugin's
 model buffer size N, encode -> decode when the model has both (and they fit), forward
 otherwise, and a mono model on the stereo bus run per channel as a batch of two streams (or
 once on the float32 downmix (L + R) / 2, by the `mono_mode` parameter).
@@ -32,6 +33,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from nnplug.hosts import UNITY, Host, open_host, staged_bundle
+from nnplug.runtime import plugin_execution
 
 SR = 44100
 DEFAULT_BLOCKS = (1, 32, 64, 100, 256, 333, 512, 1000, 2048, 4096)
@@ -165,26 +167,23 @@ def reference(facts: ModelFacts, x: np.ndarray, n: int, mono_mode: str = "Per ch
     batch = lanes.shape[0]
 
     m, _ = _load(facts.path)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.inference_mode():
-            def run(inp):
-                if facts.latent_path:
-                    return m.decode(m.encode(inp))
-                return m.forward(inp)
-            run(torch.zeros(batch, ci, n))          # the plugin's prepare(): one silent buffer,
-            if hasattr(m, "reset"):
-                m.reset()                           # then a fresh stream
-            src = torch.from_numpy(np.ascontiguousarray(lanes))
-            outs = []
-            for i in range(0, padded, n):
-                y = run(src[..., i:i + n].contiguous())
-                if tuple(y.shape) != (batch, co, n):
-                    raise ValidationError(f"model returned shape {tuple(y.shape)}, expected {(batch, co, n)}")
-                outs.append(y.contiguous().numpy().copy())
-    finally:
-        torch.set_num_threads(threads)
+
+    def run(inp):
+        if facts.latent_path:
+            return m.decode(m.encode(inp))
+        return m.forward(inp)
+
+    with plugin_execution():
+        run(torch.zeros(batch, ci, n))          # the plugin's prepare(): one silent buffer,
+        if hasattr(m, "reset"):
+            m.reset()                           # then a fresh stream
+        src = torch.from_numpy(np.ascontiguousarray(lanes))
+        outs = []
+        for i in range(0, padded, n):
+            y = run(src[..., i:i + n].contiguous())
+            if tuple(y.shape) != (batch, co, n):
+                raise ValidationError(f"model returned shape {tuple(y.shape)}, expected {(batch, co, n)}")
+            outs.append(y.contiguous().numpy().copy())
     out = np.concatenate(outs, axis=-1)             # (batch, co, padded)
     wet = np.zeros((H, padded), np.float32)
     for ch in range(H):

@@ -37,8 +37,8 @@ def stream_vs_offline(model, x, sizes, delay_offset=0, dtype=torch.float64):
 
 
 def signal(ratio: int, seed: int, receptive=(0, 0), batch: int = 2):
-    """Noise long enough to have samples whose receptive field lies inside it. Batch 1 and 2
-    take different kernels in the cached layers (matmul paths for short mono-batch buffers)."""
+    """Noise long enough to have samples whose receptive field lies inside it, for a batch
+    of one (mono) or two (a stereo pair) streams."""
     g = torch.Generator().manual_seed(seed)
     span = int(abs(receptive[0]) + abs(receptive[1]))
     length = ratio * max(8, -(-(3 * span + 256) // ratio))
@@ -325,9 +325,10 @@ def test_channel_op_over_time_is_refused():
         ns.convert(nn.Sequential(ns.Conv1d(1, 2, 3, padding=1), GluOverTime()))
 
 
-def test_wide_layers_on_short_buffers_take_the_matmul_kernels_exactly(monkeypatch):
+@pytest.mark.parametrize("batch", [1, 2])
+def test_wide_layers_on_short_buffers_take_the_matmul_kernels_exactly(monkeypatch, batch):
     """Many channels, few samples per buffer (a RAVE bottleneck): the cached layers switch to
-    their matmul kernels; the output must stay exact."""
+    their matmul kernels, for a mono stream and a stereo pair; the output must stay exact."""
     torch.manual_seed(3)
     model = nn.Sequential(
         ns.Conv1d(1, 64, 4, stride=4, padding="centered"), nn.Tanh(),
@@ -345,6 +346,6 @@ def test_wide_layers_on_short_buffers_take_the_matmul_kernels_exactly(monkeypatc
             calls[key] += 1
             return original(self, x)
         monkeypatch.setattr(cls, "_as_matmul", counting)
-    _, cmp = stream_vs_offline(model, signal(16, 5, batch=1), [16, 32])
+    _, cmp = stream_vs_offline(model, signal(16, 5, batch=batch), [16, 32])
     assert cmp.max_abs_error <= 1e-12
     assert calls["conv"] > 0 and calls["transposed"] > 0

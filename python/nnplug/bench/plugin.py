@@ -4,8 +4,9 @@ In one run (so that ratios hold on a noisy machine), every runner processes the 
 in interleaved rounds, and the median round is kept:
 
 * libtorch C++  - the model's method(s) in a tight loop on buffers of N (`nnplug_model_bench raw`,
-                  built with the project; one thread, InferenceMode): the floor;
-* libtorch Python - the same loop from Python (torch.jit.load, inference_mode, one thread);
+                  built with the project; called as the plugin calls it, plugin/src/ModelCall.h):
+                  the floor;
+* libtorch Python - the same loop from Python (`nnplug.runtime.plugin_execution`);
 * engine C++    - the plugin's engine without a host (`nnplug_model_bench engine`), per host block;
 * pedalboard, dawdreamer - the built plugin rendering the audio at each host block size, in each
                   inference mode.
@@ -35,6 +36,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from nnplug.runtime import plugin_execution
 
 DEFAULT_BLOCKS = (32, 128, 512, 2048)
 MODES = ("Synchronous", "Worker thread")
@@ -151,7 +154,7 @@ class RawPython:
         self.m = torch.jit.load(path, map_location="cpu")
         self.m.eval()
         self.facts, self.n, self.batch = facts, n, batch
-        with torch.inference_mode(), _one_thread(torch):
+        with plugin_execution():
             for _ in range(warmup):
                 self._call(torch.zeros(batch, facts.in_channels, n))
 
@@ -163,7 +166,7 @@ class RawPython:
         torch = self.torch
         src = torch.from_numpy(np.ascontiguousarray(lanes))
         outs = []
-        with torch.inference_mode(), _one_thread(torch):
+        with plugin_execution():
             if hasattr(self.m, "reset"):
                 self.m.reset()
             c0, t0 = time.process_time(), time.perf_counter()
@@ -171,18 +174,6 @@ class RawPython:
                 outs.append(self._call(src[..., i:i + self.n].contiguous()))
             dt, dc = time.perf_counter() - t0, time.process_time() - c0
         return dt, dc, torch.cat(outs, -1).numpy()
-
-
-class _one_thread:
-    def __init__(self, torch):
-        self.torch = torch
-
-    def __enter__(self):
-        self.before = self.torch.get_num_threads()
-        self.torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        self.torch.set_num_threads(self.before)
 
 
 def run_exe(exe: Path, args: Sequence[str], timeout: float = 3600) -> dict:

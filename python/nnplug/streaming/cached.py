@@ -8,9 +8,15 @@ cleared by `reset()`. It is a plain tensor attribute, not a buffer: it is never 
 state_dict, and assigning it is cheap in eager mode. An empty 1-D `cache` means "reset": the next call starts from
 silence. All of them are TorchScript-compatible, so a converted model can be scripted
 without a warm-up call.
+
+Why the layer geometry is `Final` and slices are `narrow`: at the buffer sizes a plugin
+uses, a small model's time goes to per-op dispatch, not arithmetic. `Final` attributes are
+compiled into TorchScript as constants, so every branch on them (is there a cache, can the
+matmul kernel apply) is decided once at scripting instead of on every call, and one
+`narrow` replaces the three `slice` ops TorchScript emits for `x[:, :, a:b]`.
 """
 
-from typing import Optional
+from typing import Final, Optional
 
 import torch
 import torch.nn as nn
@@ -26,6 +32,7 @@ class _PastSamples(nn.Module):
     buffer: the state every cached layer needs."""
 
     cache: torch.Tensor
+    cache_len: Final[int]
 
     def __init__(self, cache_len: int):
         super().__init__()
@@ -36,7 +43,7 @@ class _PastSamples(nn.Module):
         if self.cache.dim() == 1:
             self.cache = torch.zeros(x.size(0), x.size(1), self.cache_len, dtype=x.dtype, device=x.device)
         x = torch.cat([self.cache, x], -1)
-        self.cache = x[:, :, x.size(-1) - self.cache_len:]
+        self.cache = x.narrow(-1, x.size(-1) - self.cache_len, self.cache_len)
         return x
 
     @torch.jit.export
@@ -50,6 +57,13 @@ class CachedConv1d(_PastSamples):
     samples of every buffer are never read (a kernel shorter than its stride) and are
     dropped instead."""
 
+    skip: Final[int]
+    stride: Final[int]
+    dilation: Final[int]
+    groups: Final[int]
+    matmul_max_len: Final[int]
+    batched_max_len: Final[int]
+
     def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
                  dilation: int, groups: int, cache_len: int):
         super().__init__(max(int(cache_len), 0))
@@ -59,36 +73,48 @@ class CachedConv1d(_PastSamples):
         self.dilation = int(dilation)
         self.groups = int(groups)
         self.skip = max(-int(cache_len), 0)
+        # the longest (cached) input the matmul kernel takes: dilated layers up to 20480
+        # values, any layer with at least 8 channels per sample; 0 = never (grouped convs)
+        channels = weight.shape[1]
+        self.matmul_max_len = 0 if self.groups != 1 else max(
+            20480 // channels if self.dilation > 1 else 0, channels // 8)
+        # a batch (stereo) of short inputs: torch sends every batch > 1 to oneDNN, whose
+        # per-call setup costs several times the arithmetic at these sizes
+        self.batched_max_len = 0 if self.groups != 1 else 20480 // channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cache_len > 0:
             x = self._with_past(x)
         elif self.skip > 0:
-            x = x[:, :, self.skip:]
-        if self.groups == 1 and x.size(0) == 1 and (
-                (self.dilation > 1 and x.size(1) * x.size(-1) <= 20480) or x.size(-1) * 8 <= x.size(1)):
-            return self._as_matmul(x)
+            x = x.narrow(-1, self.skip, x.size(-1) - self.skip)
+        if self.batched_max_len > 0:
+            if x.size(-1) <= self.matmul_max_len or (x.size(0) > 1 and x.size(-1) <= self.batched_max_len):
+                return self._as_matmul(x)
         return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def _as_matmul(self, x: torch.Tensor) -> torch.Tensor:
-        """Streaming buffers are short. For short mono inputs torch's CPU conv takes native
+        """Streaming buffers are short. For short inputs torch's CPU conv takes native
         kernels that are slow here: a dilated one that loops sample by sample (4x slower
         at RAVE's low-rate dilated layers), and an im2col one that is slower than a plain
         matrix product when there are far more channels than samples. Gather the taps
         (im2col) and do one matrix product instead.
 
-        The product is (T_out, C*k) x (C*k, C_out), time first: with a handful of samples,
+        The product is (B*T_out, C*k) x (C*k, C_out), time first: with a handful of samples,
         MKL's sgemm is 3-5x faster this way round than weights (C_out, C*k) x (C*k, T_out)
         (torch.profiler: the RAVE v2-sized model at buffer 2048 spent ~78% of its time in
-        this product), and the weights are read in place (a transposed view, no copy)."""
+        this product), and the weights are read in place (a transposed view, no copy).
+        Every stream of the batch (a stereo pair) shares the one product."""
         k = self.weight.size(-1)
         span = (k - 1) * self.dilation + 1
-        taps = x[0].unfold(-1, span, self.stride)[:, :, :: self.dilation]            # C, T_out, k
-        rows = taps.permute(1, 0, 2).reshape(taps.size(1), x.size(1) * k)            # T_out, C*k
-        y = torch.mm(rows, self.weight.reshape(self.weight.size(0), -1).t())         # T_out, C_out
+        taps = x.unfold(-1, span, self.stride)                                       # B, C, T_out, span
+        if self.dilation > 1:
+            taps = taps[:, :, :, :: self.dilation]                                   # B, C, T_out, k
+        batch, steps = taps.size(0), taps.size(2)
+        rows = taps.permute(0, 2, 1, 3).reshape(batch * steps, x.size(1) * k)       # B*T_out, C*k
+        y = torch.mm(rows, self.weight.reshape(self.weight.size(0), -1).t())         # B*T_out, C_out
         if self.bias is not None:
             y = y + self.bias
-        return y.t().unsqueeze(0)
+        return y.view(batch, steps, y.size(1)).transpose(1, 2)
 
     def extra_repr(self) -> str:
         return (f"{self.weight.shape[1] * self.groups}, {self.weight.shape[0]}, kernel={self.weight.shape[-1]}, "
@@ -104,6 +130,13 @@ class CachedConvTranspose1d(_PastSamples):
     and works for any kernel, stride, dilation and padding: padding only decides which
     output sample comes first, i.e. the delay (`delay_in * stride + padding`)."""
 
+    stride: Final[int]
+    dilation: Final[int]
+    groups: Final[int]
+    output_padding: Final[int]
+    matmul_max_len: Final[int]
+    batched_max_len: Final[int]
+
     def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
                  dilation: int, groups: int):
         # output i reads inputs (i - j*dilation)/stride: with ceil((span-1)/stride) past inputs
@@ -117,29 +150,35 @@ class CachedConvTranspose1d(_PastSamples):
         self.groups = int(groups)
         # a kernel shorter than its stride leaves structural zeros at the end: make torch emit them
         self.output_padding = max(self.stride - span, 0)
-        # the matmul path, only where it can win (it reads the weights in place: no second copy)
-        self.use_matmul = self.groups == 1 and weight.shape[0] >= 64
+        # the matmul path, only where it can win (it reads the weights in place: no second copy):
+        # wide layers, on inputs of at most one sample per 8 channels; 0 = never
+        self.matmul_max_len = weight.shape[0] // 8 if self.groups == 1 and weight.shape[0] >= 64 else 0
+        # batches (stereo): see CachedConv1d
+        self.batched_max_len = 20480 // weight.shape[0] if self.groups == 1 else 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cache_len > 0:
             x = self._with_past(x)
-        if self.use_matmul and x.size(0) == 1 and x.size(-1) * 8 <= x.size(1):
+        if self.batched_max_len > 0 and (
+                x.size(-1) <= self.matmul_max_len or (x.size(0) > 1 and x.size(-1) <= self.batched_max_len)):
             y = self._as_matmul(x)
         else:
             y = F.conv_transpose1d(x, self.weight, self.bias, self.stride, 0, self.output_padding, self.groups,
                                    self.dilation)
-        start = self.cache_len * self.stride
-        return y[:, :, start: start + (x.size(-1) - self.cache_len) * self.stride]
+        return y.narrow(-1, self.cache_len * self.stride, (x.size(-1) - self.cache_len) * self.stride)
 
     def _as_matmul(self, x: torch.Tensor) -> torch.Tensor:
         """With far more channels than samples (RAVE's low-rate upsampling layers at small
         buffers) torch's CPU transposed conv is memory-bound and slow; one matrix product
         with the (C_in, C_out*k) weights, then an overlap-add of the
-        taps into place (col2im, `fold`), is 2-3x faster. Time first, (T, C_in) x (C_in, C_out*k):
-        the weights as stored, and MKL's sgemm is 2-3x faster this way round on few samples."""
+        taps into place (col2im, `fold`), is 2-3x faster. Time first, (B*T, C_in) x (C_in, C_out*k):
+        the weights as stored, and MKL's sgemm is 2-3x faster this way round on few samples;
+        every stream of the batch shares the one product."""
         k = self.weight.size(2)
-        rows = torch.mm(x[0].t(), self.weight.reshape(self.weight.size(0), -1))        # T, C_out*k
-        columns = rows.t().unsqueeze(0)                                                # 1, C_out*k, T
+        batch, steps = x.size(0), x.size(-1)
+        rows = torch.mm(x.transpose(1, 2).reshape(batch * steps, x.size(1)),
+                        self.weight.reshape(self.weight.size(0), -1))                  # B*T, C_out*k
+        columns = rows.view(batch, steps, rows.size(1)).transpose(1, 2)                # B, C_out*k, T
         length = (x.size(-1) - 1) * self.stride + (k - 1) * self.dilation + 1 + self.output_padding
         y = F.fold(columns, [1, length], [1, k], dilation=[1, self.dilation], stride=[1, self.stride]).squeeze(2)
         if self.bias is not None:
@@ -160,7 +199,7 @@ class Delay(_PastSamples):
         super().__init__(samples)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._with_past(x)[:, :, : x.size(-1)]
+        return self._with_past(x).narrow(-1, 0, x.size(-1))
 
     def extra_repr(self) -> str:
         return str(self.cache_len)
@@ -170,6 +209,9 @@ class InputGuard(nn.Module):
     """First node of every streaming model: refuses buffers that would make the stream
     drift (length not a multiple of the model's ratio) and a batch size that differs from
     the one the state was built for."""
+
+    ratio: Final[int]
+    channels: Final[int]
 
     def __init__(self, ratio: int, channels: int):
         super().__init__()

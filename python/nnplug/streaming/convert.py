@@ -380,14 +380,13 @@ class _Converter:
             elif node.op == "output":
                 out = self._output(node)
         # the guard sits between the input and every user of it
-        guard = InputGuard(1, self.in_channels)
+        guard = InputGuard(self.ratio, self.in_channels)
         users = list(guard_node.users)
         with self.graph.inserting_after(guard_node):
             self.stateful.append(guard)
             g = self.graph.call_module(f"stateful.{len(self.stateful) - 1}", (guard_node,))
         for u in users:
             u.replace_input_with(guard_node, g)
-        guard.ratio = self.ratio
         return self._build(out)
 
     def _output(self, node: fx.Node) -> Signal:

@@ -1,0 +1,30 @@
+"""How the plugin runs a TorchScript model, for the Python code whose output must match the
+plugin's bit for bit (validate's reference, the Python raw-libtorch benchmark, the tests).
+
+The plugin (plugin/src/ModelCall.h) calls a model on one intra-op thread, in inference mode,
+with TorchScript's graph optimizer off. The optimizer rewrites a method's graph on its first
+calls (for example an `mm` followed by a bias `add` becomes one `addmm`), which changes the
+float rounding, keeps a second, optimized copy of every graph (~25 MB per instance of the
+default model) and makes the first two calls ~50x slower; the plain interpreter is as fast
+afterwards (measured in `nnplug bench plugin`). The optimizer setting is per thread and is
+read when a method first runs, so the first call of every method must happen inside
+`plugin_execution()`.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def plugin_execution() -> Iterator[None]:
+    """Run model calls the way the plugin does: one thread, inference mode, no graph optimizer."""
+    import torch  # here, not at the top: the CLI imports its commands without loading torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode(), torch.jit.optimized_execution(False):
+            yield
+    finally:
+        torch.set_num_threads(threads)
