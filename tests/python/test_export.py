@@ -108,6 +108,19 @@ def test_reset_restarts_every_method(seed_file):
         m.forward(torch.randn(2, 1, 12))
 
 
+def test_methods_hold_each_weight_once(seed_file):
+    """forward, encode and decode are converted separately; the file stores each weight once
+    and a loaded model keeps the methods' copies shared (one tensor in memory)."""
+    model, path, _ = seed_file
+    m = torch.jit.load(path)
+    loaded = list(m.parameters())                    # deduplicated by tensor identity
+    assert sum(p.numel() for p in loaded) == sum(p.numel() for p in model.parameters())
+    state = m.state_dict()                           # every holder's name, shared or not
+    fwd = state["forward_stream.stateful.0.weight"]  # the first encoder conv, as forward holds it
+    enc = state["encode_stream.stateful.0.weight"]   # ... and as encode holds it
+    assert torch.equal(fwd, model.encoder[0].weight) and fwd.data_ptr() == enc.data_ptr()
+
+
 def test_rave_file_matches_the_python_module(rave_file):
     model, path, meta = rave_file
     m, extra = load_with_meta(path)
