@@ -32,9 +32,12 @@ def test_every_runner_measures_the_same_audio(vst3, default_model):
     assert [r.exact for r in rep.rows if r.runner in ("libtorch-python", "pedalboard", "dawdreamer")] == [True] * 5
     assert len(rep.raw_first_calls) == 3 and rep.raw_load_seconds > 0
     table = markdown([rep])
-    assert table.count("\n| nnplug-default |") == len(rep.rows) + 1          # + the load-time row
+    assert table.count("\n| nnplug-default |") == len(rep.rows) + 2          # + the paired and load-time rows
     assert "uptime" in table
-    assert len(targets([rep], block=333)) == 4
+    assert [(p.host, p.mode, p.block) for p in rep.paired] == [("pedalboard", "Synchronous", 333)]
+    assert rep.paired[0].pairs >= 1 and rep.paired[0].median_ratio > 0
+    assert "Paired, in one process" in table
+    assert len(targets([rep], block=333)) == 5
 
 
 def test_failures_are_reported_not_hidden(vst3, default_model, tmp_path, capsys):
