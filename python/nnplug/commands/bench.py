@@ -146,8 +146,13 @@ def run_plugin(args: argparse.Namespace) -> int:
                                     progress=lambda s: print(f"[bench] {s}", file=sys.stderr, flush=True)))
     table = markdown(reports)
     if args.markdown:
+        command = " ".join(["nnplug bench plugin"] + [f"--model {m}" for m in (args.model or [])]
+                           + [f"--blocks {args.blocks}", f"--modes '{args.modes}'", f"--runners {args.runners}",
+                              f"--seconds {args.seconds:g}", f"--rounds {args.rounds}", f"--channels {args.channels}"]
+                           + ([f"--buffer {args.buffer}"] if args.buffer else [])
+                           + (["--no-memory"] if args.no_memory else []))
         with open(args.markdown, "w") as f:
-            f.write(table + "\n")
+            f.write(f"`{command}`\n\n{table}\n")
     print(json.dumps(as_dicts(reports), indent=2) if args.json else table)
     for line in targets(reports):
         print(line, file=sys.stderr)
