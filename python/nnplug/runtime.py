@@ -17,14 +17,15 @@ from typing import Iterator
 
 
 @contextlib.contextmanager
-def plugin_execution() -> Iterator[None]:
-    """Run model calls the way the plugin does: one thread, inference mode, no graph optimizer."""
+def plugin_execution(threads: int = 1) -> Iterator[None]:
+    """Run model calls the way the plugin does: one thread, inference mode, no graph optimizer.
+    `threads` other than 1 only for benchmarks that study threading."""
     import torch  # here, not at the top: the CLI imports its commands without loading torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
         with torch.inference_mode(), torch.jit.optimized_execution(False):
             yield
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)

@@ -15,6 +15,7 @@ from typing import Callable, Dict, List, Sequence
 import torch
 import torch.nn as nn
 
+from nnplug.runtime import plugin_execution
 from nnplug.streaming import ContextWindow, OverlapAdd, convert
 from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buffers
 
@@ -34,8 +35,8 @@ class Row:
 
 
 def _methods(model: nn.Module, buffer: int) -> Dict[str, torch.jit.ScriptModule]:
-    """Every method in TorchScript, the form a plugin runs, so that the comparison is not
-    about Python overhead. Delays and receptive fields are read before scripting."""
+    """Every method in TorchScript, run as the plugin runs models (`nnplug.runtime`), so that
+    the comparison is not about Python overhead. Delays and receptive fields are read before scripting."""
     methods = {
         "cached": convert(model),
         "context-window": ContextWindow(model, buffer),
@@ -61,6 +62,7 @@ def bench_model(name: str, model: nn.Module, buffers: Sequence[int], seconds: fl
         x = 0.5 * torch.randn(1, 1, n)
         with torch.inference_mode():
             offline = model(x)
+        with plugin_execution(torch.get_num_threads()):    # as the plugin calls a model (optimizer off)
             methods = _methods(model, buffer)
             times: Dict[str, List[float]] = {k: [] for k in methods}
             outputs: Dict[str, torch.Tensor] = {}
