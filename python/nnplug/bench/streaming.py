@@ -1,8 +1,8 @@
 """Cached convolutions against the two classic ways of streaming an offline model.
 
 For every buffer size, each method processes the same audio buffer by buffer on one
-thread; methods are timed in interleaved rounds and the median round is kept, so the
-ratios printed are measured under the same machine load. Each method's output is also
+thread; the methods take turns on ~50 ms slices of it (rotating order), in rounds whose median
+is kept, so the ratios printed are measured under the same machine load. Each method's output is also
 compared with the offline output (shifted by the method's own delay, edges excluded).
 """
 from __future__ import annotations
@@ -66,13 +66,26 @@ def bench_model(name: str, model: nn.Module, buffers: Sequence[int], seconds: fl
             methods = _methods(model, buffer)
             times: Dict[str, List[float]] = {k: [] for k in methods}
             outputs: Dict[str, torch.Tensor] = {}
+            # Each round streams the whole signal through every method, but in slices of ~50 ms
+            # taken in turn (the order rotating), so that all methods see the same machine: this
+            # machine's speed drifts by tens of percent over seconds to minutes.
+            labels = list(methods)
+            step = buffer * max(1, int(0.05 * SAMPLE_RATE) // buffer)
             for r in range(rounds):
-                for label, (method, _) in methods.items():
-                    progress(f"{name} buffer {buffer}: {label} (round {r + 1}/{rounds})")
-                    method.reset()
-                    t0 = time.perf_counter()
-                    outputs[label] = run_in_buffers(method, x, [buffer])
-                    times[label].append(time.perf_counter() - t0)
+                progress(f"{name} buffer {buffer}: round {r + 1}/{rounds}")
+                spent = {k: 0.0 for k in labels}
+                pieces: Dict[str, List[torch.Tensor]] = {k: [] for k in labels}
+                for label in labels:
+                    methods[label][0].reset()
+                for j, start in enumerate(range(0, n, step)):
+                    piece = x[..., start:start + step]
+                    for label in labels[j % len(labels):] + labels[:j % len(labels)]:
+                        t0 = time.perf_counter()
+                        pieces[label].append(run_in_buffers(methods[label][0], piece, [buffer]))
+                        spent[label] += time.perf_counter() - t0
+                for label in labels:
+                    times[label].append(spent[label])
+                    outputs[label] = torch.cat(pieces[label], -1)
         cached_time = statistics.median(times["cached"])
         margins = interior_margins(analysis.receptive_field)
         for label, (_, delay) in methods.items():

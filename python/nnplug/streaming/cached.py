@@ -29,17 +29,31 @@ def _empty() -> torch.Tensor:
 
 class _PastSamples(nn.Module):
     """Keeps the last `cache_len` samples of a stream and puts them in front of each new
-    buffer: the state every cached layer needs."""
+    buffer: the state every cached layer needs.
+
+    `own_cache = False`: the layer that feeds this one (through pointwise ops only) already
+    emits those `cache_len` past samples in front of its new ones (`convert` merges the two
+    caches), so this layer keeps none and makes no concatenation."""
 
     cache: torch.Tensor
     cache_len: Final[int]
+    own_cache: Final[bool]
 
     def __init__(self, cache_len: int):
         super().__init__()
         self.cache_len = int(cache_len)
+        self.own_cache = True
         self.cache = _empty()
 
     def _with_past(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.own_cache:
+            if self.cache.dim() == 1:
+                # A fresh stream's past is silence, as an own cache would hold: the layer
+                # upstream computed those samples from its own silent past, which is not the same.
+                past = torch.zeros(x.size(0), x.size(1), self.cache_len, dtype=x.dtype, device=x.device)
+                x = torch.cat([past, x.narrow(-1, self.cache_len, x.size(-1) - self.cache_len)], -1)
+                self.cache = torch.zeros(0, 0, 0)     # started (3-D: no longer a fresh stream)
+            return x
         if self.cache.dim() == 1:
             self.cache = torch.zeros(x.size(0), x.size(1), self.cache_len, dtype=x.dtype, device=x.device)
         x = torch.cat([self.cache, x], -1)
@@ -136,13 +150,17 @@ class CachedConvTranspose1d(_PastSamples):
     output_padding: Final[int]
     matmul_max_len: Final[int]
     batched_max_len: Final[int]
+    extra_out: Final[int]
 
     def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
-                 dilation: int, groups: int):
+                 dilation: int, groups: int, extra_out: int = 0):
         # output i reads inputs (i - j*dilation)/stride: with ceil((span-1)/stride) past inputs
-        # in front, outputs from cache_len*stride on are complete
+        # in front, outputs from cache_len*stride on are complete. `extra_out` > 0: also emit
+        # the last `extra_out` outputs of the previous buffer in front (the past the next
+        # layer needs, see _PastSamples.own_cache): ceil((span-1+extra_out)/stride) past inputs.
         span = (weight.shape[-1] - 1) * int(dilation) + 1
-        super().__init__(-(-(span - 1) // int(stride)))
+        super().__init__(-(-(span - 1 + int(extra_out)) // int(stride)))
+        self.extra_out = int(extra_out)
         self.weight = nn.Parameter(weight.detach().clone(), requires_grad=False)
         self.bias = None if bias is None else nn.Parameter(bias.detach().clone(), requires_grad=False)
         self.stride = int(stride)
@@ -165,7 +183,8 @@ class CachedConvTranspose1d(_PastSamples):
         else:
             y = F.conv_transpose1d(x, self.weight, self.bias, self.stride, 0, self.output_padding, self.groups,
                                    self.dilation)
-        return y.narrow(-1, self.cache_len * self.stride, (x.size(-1) - self.cache_len) * self.stride)
+        return y.narrow(-1, self.cache_len * self.stride - self.extra_out,
+                        (x.size(-1) - self.cache_len) * self.stride + self.extra_out)
 
     def _as_matmul(self, x: torch.Tensor) -> torch.Tensor:
         """With far more channels than samples (RAVE's low-rate upsampling layers at small

@@ -14,6 +14,10 @@ input: a strided conv chooses the one cache length (within a window of `stride` 
 that keeps its output on the grid, so no delay is ever passed by hand. Wherever signals
 meet (add, mul, cat, where, ... or the model output) the ones that arrive early get a
 delay line. Anything that is not pointwise in time is refused with its name.
+
+Finally, along chains of layers with nothing but pointwise ops between them, caches are
+merged (`_merge_caches`): the upstream layer emits the few past samples the next one needs,
+so a chain makes one concatenation per buffer instead of one per layer.
 """
 from __future__ import annotations
 
@@ -387,7 +391,74 @@ class _Converter:
             g = self.graph.call_module(f"stateful.{len(self.stateful) - 1}", (guard_node,))
         for u in users:
             u.replace_input_with(guard_node, g)
+        self._merge_caches()
         return self._build(out)
+
+    # -- cache merging -----------------------------------------------------------------
+    # A layer recomputes at most this many extra input values (frames x channels, per stream) to
+    # spare the next one its cache: a concatenation costs more than that much arithmetic.
+    MERGE_MAX_VALUES = 512
+
+    def _cached_conv(self, node) -> Optional[int]:
+        """The index in `stateful` of the cached conv this node calls, if it calls one."""
+        if isinstance(node, fx.Node) and node.op == "call_module" and node.target.startswith("stateful."):
+            i = int(node.target.split(".")[1])
+            if isinstance(self.stateful[i], (CachedConv1d, CachedConvTranspose1d)):
+                return i
+        return None
+
+    def _pointwise_link(self, node: fx.Node) -> Optional[fx.Node]:
+        """The one signal feeding `node` when `node` is a pointwise op of that signal alone."""
+        signals = [n for n in node.all_input_nodes if isinstance(self.values.get(n), Signal)]
+        if len(signals) != 1:
+            return None
+        if node.op == "call_module":
+            if node.target.startswith("stateful.") or not isinstance(self.modules.get(node.target), POINTWISE_MODULES):
+                return None
+        elif node.op == "call_function":
+            if not (node.target in _POINTWISE_FUNCTIONS or getattr(node.target, "__name__", "") in _POINTWISE_NAMES):
+                return None
+        elif not (node.op == "call_method" and node.target in _POINTWISE_NAMES):
+            return None
+        return signals[0]
+
+    def _merge_caches(self) -> None:
+        """Where a cached conv B is fed, through single-use pointwise ops only, by another cached
+        conv A used by nothing else, A emits the past samples B needs in front of its new ones
+        and B keeps no cache: one concatenation (and one cache copy) per buffer fewer, for a few
+        extra input values A recomputes (at most MERGE_MAX_VALUES). At a small model's buffer sizes
+        every tensor op costs more than the arithmetic, so this is where the time goes. Outputs
+        are unchanged except at the very start of a stream (A's first past samples are computed
+        from silence instead of being silence), which the offline edge excludes anyway.
+        Walking from the output back, a merged A can itself pass its longer past up a chain."""
+        for node in reversed(list(self.graph.nodes)):
+            b_index = self._cached_conv(node)
+            if b_index is None:
+                continue
+            b = self.stateful[b_index]
+            if not b.own_cache or b.cache_len <= 0:
+                continue
+            source = node.args[0]
+            while isinstance(source, fx.Node) and len(source.users) == 1 and self._cached_conv(source) is None:
+                source = self._pointwise_link(source)
+            a_index = self._cached_conv(source)
+            if a_index is None or len(source.users) != 1:
+                continue
+            a = self.stateful[a_index]
+            if isinstance(a, CachedConv1d):
+                added = b.cache_len * a.stride
+                merged = CachedConv1d(a.weight, a.bias, a.stride, a.dilation, a.groups,
+                                      a.cache_len - a.skip + added)
+                channels = a.weight.shape[1] * a.groups
+            else:
+                merged = CachedConvTranspose1d(a.weight, a.bias, a.stride, a.dilation, a.groups,
+                                               extra_out=a.extra_out + b.cache_len)
+                added = merged.cache_len - a.cache_len
+                channels = a.weight.shape[0]
+            if added * channels > self.MERGE_MAX_VALUES:
+                continue
+            self.stateful[a_index] = merged
+            b.own_cache = False
 
     def _output(self, node: fx.Node) -> Signal:
         value = self._value(node.args[0])
