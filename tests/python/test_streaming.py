@@ -180,6 +180,31 @@ def test_buffer_not_multiple_of_ratio_is_an_error():
         stream(torch.zeros(1, 1, 12))
 
 
+def test_chains_share_one_cache_and_start_from_silence():
+    """Convs joined by pointwise ops only merge their caches: the seed autoencoder (six convs,
+    ReLUs between) keeps one, at its input. A fresh stream still starts from silence in every
+    layer: with centred padding and delay 0, encode streams exactly from the first sample, and
+    again after reset(); a branch point (two users) keeps its own caches."""
+    from nnplug.models import SeedAutoencoder
+    torch.manual_seed(0)
+    model = SeedAutoencoder().double().eval()
+    stream = ns.convert(model)
+    convs = [m for m in stream.stateful if isinstance(m, (ns.CachedConv1d, ns.CachedConvTranspose1d))]
+    assert [m.own_cache for m in convs] == [True, False, False, False, False, False]
+    encode = ns.convert(model, "encode")
+    x = torch.randn(2, 1, 256, dtype=torch.float64)
+    with torch.no_grad():
+        offline = model.encode(x)
+        for _ in range(2):
+            streamed = run_in_buffers(encode, x, [8, 24, 16])
+            assert (streamed - offline).abs().max() <= 1e-12
+            encode.reset()
+    branchy = nn.Sequential(ns.Conv1d(1, 4, 3, padding=1), nn.ReLU(),
+                            ns.Residual(ns.Sequential(ns.Conv1d(4, 4, 3, padding=1)))).double().eval()
+    kept = [m.own_cache for m in ns.convert(branchy).stateful if isinstance(m, ns.CachedConv1d)]
+    assert kept == [True, True]
+
+
 def test_batch_change_requires_reset():
     stream = ns.convert(seed_autoencoder())
     stream(torch.zeros(2, 1, 16))
