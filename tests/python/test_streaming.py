@@ -374,3 +374,30 @@ def test_wide_layers_on_short_buffers_take_the_matmul_kernels_exactly(monkeypatc
     _, cmp = stream_vs_offline(model, signal(16, 5, batch=batch), [16, 32])
     assert cmp.max_abs_error <= 1e-12
     assert calls["conv"] > 0 and calls["transposed"] > 0
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_long_buffers_take_the_polyphase_kernel_exactly(monkeypatch, batch):
+    """Small transposed convs on long buffers switch to their polyphase kernel: any kernel,
+    stride and padding (kernels shorter than the stride included), a merged chain (the
+    transposed conv also emits the past the next conv needs), and buffers that move between
+    the two kernels mid-stream must all stay exact."""
+    calls = []
+    original = ns.CachedConvTranspose1d._polyphase
+
+    def counting(self, x):
+        calls.append(x.size(-1))
+        return original(self, x)
+    monkeypatch.setattr(ns.CachedConvTranspose1d, "_polyphase", counting)
+    for k, s, p in [(4, 2, 1), (5, 2, 0), (7, 3, 1), (2, 3, 0), (9, 2, 4), (3, 1, 1)]:
+        torch.manual_seed(k * 10 + s)
+        model = nn.Sequential(
+            ns.Conv1d(1, 4, 3, padding="centered"), nn.ReLU(),
+            ns.ConvTranspose1d(4, 16, k, stride=s, padding=p), nn.Tanh(),
+            ns.Conv1d(16, 1, 5, padding="centered")).eval()
+        calls.clear()
+        x = torch.randn(batch, 1, 2400, generator=torch.Generator().manual_seed(k), dtype=torch.float64)
+        stream, cmp = stream_vs_offline(model, x, [16, 700, 64, 420])
+        assert cmp.max_abs_error <= 1e-12, (k, s, p, cmp)
+        # the long buffers took it, the short ones (16, 64) kept torch's kernel
+        assert calls and all(n >= 256 for n in calls), (k, s, p, calls)

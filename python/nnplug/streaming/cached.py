@@ -151,6 +151,8 @@ class CachedConvTranspose1d(_PastSamples):
     matmul_max_len: Final[int]
     batched_max_len: Final[int]
     extra_out: Final[int]
+    poly_min_len: Final[int]
+    poly_phases: Final[int]
 
     def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
                  dilation: int, groups: int, extra_out: int = 0):
@@ -173,10 +175,32 @@ class CachedConvTranspose1d(_PastSamples):
         self.matmul_max_len = weight.shape[0] // 8 if self.groups == 1 and weight.shape[0] >= 64 else 0
         # batches (stereo): see CachedConv1d
         self.batched_max_len = 20480 // weight.shape[0] if self.groups == 1 else 0
+        # the polyphase path (see _polyphase) for small layers on long inputs; 0 = never. It
+        # holds its own layout of the weights, so only layers of at most 64k weights get one.
+        c_in, c_out, k = weight.shape
+        self.poly_min_len = 0
+        self.poly_phases = 0
+        poly_weight, poly_bias = torch.zeros(0), torch.zeros(0)
+        if self.groups == 1 and self.dilation == 1 and weight.numel() <= 65536:
+            # torch's col2im kernel is fast while its column buffer (C_out*k*T values) fits in
+            # a 32 KB L1 cache, and the polyphase product needs a few hundred samples to pay
+            # for its extra ops (measured on the seed's layers, 16 and 1 output channels)
+            self.poly_min_len = max(256, -(-8192 // (c_out * k)))
+            self.poly_phases = taps = -(-k // self.stride)
+            padded = F.pad(weight.detach(), (0, taps * self.stride - k))             # C_in, C_out, J*s
+            # output s*q + p sums tap s*j + p of input q - j: rows (p, C_out), columns (j, C_in)
+            poly_weight = padded.view(c_in, c_out, taps, self.stride).permute(3, 1, 2, 0) \
+                .reshape(self.stride * c_out, taps * c_in).contiguous()
+            b = bias.detach() if bias is not None else torch.zeros(c_out, dtype=weight.dtype)
+            poly_bias = b.repeat(self.stride).unsqueeze(1).contiguous()
+        self.poly_weight = nn.Parameter(poly_weight, requires_grad=False)
+        self.poly_bias = nn.Parameter(poly_bias, requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cache_len > 0:
             x = self._with_past(x)
+        if self.poly_min_len > 0 and x.size(-1) >= self.poly_min_len:
+            return self._polyphase(x)
         if self.batched_max_len > 0 and (
                 x.size(-1) <= self.matmul_max_len or (x.size(0) > 1 and x.size(-1) <= self.batched_max_len)):
             y = self._as_matmul(x)
@@ -203,6 +227,25 @@ class CachedConvTranspose1d(_PastSamples):
         if self.bias is not None:
             y = y + self.bias.unsqueeze(-1)
         return y
+
+    def _polyphase(self, x: torch.Tensor) -> torch.Tensor:
+        """Output sample s*q + p is the sum over j of tap s*j + p applied to input q - j: for
+        all s phases at once, one matrix product of the (s*C_out, J*C_in) rearranged weights
+        with the J shifted copies of the input, then the phases interleaved. On long inputs
+        this is 1.3-3x faster than torch's transposed conv (its column buffer outgrows the
+        cache); it computes only the outputs this call keeps (from `first`) and no zeros."""
+        s = self.stride
+        start = self.cache_len * s - self.extra_out           # first output sample kept
+        first = start // s                                    # >= poly_phases - 1: all taps present
+        steps = x.size(-1) - first
+        shifted = torch.cat([x.narrow(-1, first - j, steps) for j in range(self.poly_phases)], 1)
+        if x.size(0) == 1:
+            phases = torch.addmm(self.poly_bias, self.poly_weight, shifted.squeeze(0)).unsqueeze(0)
+        else:
+            phases = torch.matmul(self.poly_weight, shifted) + self.poly_bias
+        c_out = self.poly_weight.size(0) // s
+        y = phases.view(x.size(0), s, c_out, steps).permute(0, 2, 3, 1).reshape(x.size(0), c_out, steps * s)
+        return y.narrow(-1, start - first * s, (x.size(-1) - self.cache_len) * s + self.extra_out)
 
     def extra_repr(self) -> str:
         return (f"{self.weight.shape[0]}, {self.weight.shape[1] * self.groups}, kernel={self.weight.shape[-1]}, "
