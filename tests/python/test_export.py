@@ -113,8 +113,14 @@ def test_methods_hold_each_weight_once(seed_file):
     and a loaded model keeps the methods' copies shared (one tensor in memory)."""
     model, path, _ = seed_file
     m = torch.jit.load(path)
-    loaded = list(m.parameters())                    # deduplicated by tensor identity
-    assert sum(p.numel() for p in loaded) == sum(p.numel() for p in model.parameters())
+    loaded = dict(m.named_parameters())              # deduplicated by tensor identity
+    weights = {n: p for n, p in loaded.items() if not n.rsplit(".", 1)[-1].startswith("poly_")}
+    assert sum(p.numel() for p in weights.values()) == sum(p.numel() for p in model.parameters())
+    # the polyphase layout of each small transposed conv (weights and a bias per phase) is held once too
+    poly = sum(p.numel() for n, p in loaded.items() if n not in weights)
+    transposed = [c for c in model.modules() if isinstance(c, torch.nn.ConvTranspose1d)]
+    assert poly == sum(c.stride[0] * c.out_channels * (-(-c.kernel_size[0] // c.stride[0]) * c.in_channels + 1)
+                       for c in transposed) > 0
     state = m.state_dict()                           # every holder's name, shared or not
     fwd = state["forward_stream.stateful.0.weight"]  # the first encoder conv, as forward holds it
     enc = state["encode_stream.stateful.0.weight"]   # ... and as encode holds it

@@ -89,9 +89,14 @@ class CachedConv1d(_PastSamples):
         self.skip = max(-int(cache_len), 0)
         # the longest (cached) input the matmul kernel takes: dilated layers up to 20480
         # values, any layer with at least 8 channels per sample; 0 = never (grouped convs)
+        # and strided layers with wide im2col rows (C_in*k >= 512: RAVE's downsampling convs)
+        # up to C_in*k/3 samples, where torch's strided conv was 1.1-3.5x slower (k8 s4 layers
+        # with 96 and 192 input channels; narrower rows were faster as convs)
         channels = weight.shape[1]
+        row = channels * weight.shape[-1]
         self.matmul_max_len = 0 if self.groups != 1 else max(
-            20480 // channels if self.dilation > 1 else 0, channels // 8)
+            20480 // channels if self.dilation > 1 else 0, channels // 8,
+            row // 3 if self.stride > 1 and row >= 512 else 0)
         # a batch (stereo) of short inputs: torch sends every batch > 1 to oneDNN, whose
         # per-call setup costs several times the arithmetic at these sizes
         self.batched_max_len = 0 if self.groups != 1 else 20480 // channels
