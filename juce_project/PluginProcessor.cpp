@@ -35,7 +35,7 @@ bool isStructural (const juce::String& id)
 
 const juce::StringArray& NnplugProcessor::bufferSizeChoices()
 {
-    static const juce::StringArray choices { "Auto", "64", "128", "256", "512", "1024", "2048", "4096", "8192" };
+    static const juce::StringArray choices { "Auto", "64", "128", "256", "512", "1024", "2048", "4096", "8192", "16384" };
     return choices;
 }
 

@@ -34,10 +34,12 @@ import torch.nn as nn
 
 from nnplug import streaming as ns
 from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buffers
+from nnplug.streaming.half import HALF_MIN_WEIGHTS, round_to_half, store_half
 
 FORMAT_VERSION = 1
 METADATA_FILE = "nnplug.json"
 SUPPORTED_METHODS = ("forward", "encode", "decode")
+WEIGHT_FORMATS = ("float32", "float16")
 MAX_RATIO = 16384            # the plugin's largest model buffer
 MAX_AUDIO_CHANNELS = 2
 # float32 streaming vs offline: the same sums in another order. Rounding stays near
@@ -381,7 +383,7 @@ def validate_file(path: str, offline: nn.Module, infos: Dict[str, MethodInfo], r
 def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: str = "", description: str = "",
            version: str = "", methods: Sequence[str] = ("forward", "encode", "decode"),
            noise: bool = True, seed: Optional[int] = None, in_channels: Optional[Dict[str, int]] = None,
-           verbose: bool = True) -> Dict:
+           weights: str = "float32", verbose: bool = True) -> Dict:
     """Convert `model` to streaming (per method), script it, validate it and save it to
     `path` atomically. Returns the metadata dict.
 
@@ -390,6 +392,11 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
     the file is still reproducible: the same stream after reset() gives the same bits.
     Methods the model lacks are an error, except that `encode`/`decode` are silently
     skipped when absent from the default tuple.
+
+    weights="float16" stores the wide layers' weights (convs of at least
+    `nnplug.streaming.half.HALF_MIN_WEIGHTS` weights) as float16, run with fbgemm's fp16 kernel:
+    about half the memory traffic, which is what such layers are bound by on short buffers. The
+    file is then the model with those weights rounded to float16, and is validated against it.
     """
     if isinstance(model, torch.jit.ScriptModule):
         raise ExportError("export takes the nn.Module (offline) model, not a scripted one")
@@ -406,7 +413,16 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
     if len(set(methods)) != len(methods):
         raise ExportError(f"methods listed twice: {methods}")
 
+    if weights not in WEIGHT_FORMATS:
+        raise ExportError(f"weights must be one of {list(WEIGHT_FORMATS)}, got {weights!r}")
     model = copy.deepcopy(model).cpu().float().eval()
+    half_layers = 0
+    if weights == "float16":
+        half_layers = round_to_half(model)
+        if not half_layers:
+            raise ExportError(f"weights='float16' changes nothing here: no convolution of the model has "
+                              f"{HALF_MIN_WEIGHTS} weights or more (smaller layers run faster in float32); "
+                              "export with float32 weights")
     noise_layers = _noise_layers(model)
     for m in noise_layers:
         m.enabled = bool(noise)
@@ -421,6 +437,8 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
     for m in order:
         ch = in_channels.get(m) or _guess_in_channels(model, m, latent)
         infos[m] = _convert_method(model, m, ch)
+        if half_layers:
+            store_half(infos[m].stream)
         if m == "encode":
             latent = infos[m].out_channels
     infos = {m: infos[m] for m in methods}
@@ -453,6 +471,7 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
         "methods": {m: info.meta() for m, info in infos.items()},
         "channels": f.in_channels, "latent_size": latent_size, "streaming": True, "deterministic": True,
         "noise": bool(noise and noise_layers), "torch_version": torch.__version__.split("+")[0],
+        "weights": weights, "half_layers": half_layers,
         "weights_sha256": "",
     }
     scripted = build(meta)
@@ -477,6 +496,9 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
     if weights_sha256(scripted) != meta["weights_sha256"]:
         raise ExportError("internal error: the weights changed between two builds")
     meta_json = json.dumps(meta, sort_keys=True)
+    if half_layers:
+        _log(f"float16 weights in {half_layers} wide layers (the model validated against is the one with "
+             "those weights rounded to float16)", verbose)
     _log(f"{name}: methods {list(infos)}, ratio {ratio}, delay {f.delay} samples "
          f"({1000 * f.delay / sample_rate:.1f} ms at {sample_rate} Hz), latent {latent_size}, "
          f"noise {'on (seeded)' if meta['noise'] else ('off' if noise_layers else 'none')}", verbose)

@@ -50,6 +50,27 @@ def seed_model(tmp_path_factory) -> Path:
     return path
 
 
+def wide_model() -> nn.Module:
+    """A small model with two wide layers (a conv of 196 k weights, a transposed conv of 131 k) at
+    1/16 of the sample rate: what `export(weights="float16")` stores as float16."""
+    from nnplug import streaming as ns
+    torch.manual_seed(0)
+    return nn.Sequential(
+        ns.Conv1d(1, 256, 16, stride=16, padding="centered"), nn.LeakyReLU(0.2),
+        ns.Conv1d(256, 256, 3, padding="centered"), nn.LeakyReLU(0.2),
+        ns.ConvTranspose1d(256, 128, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+        ns.Conv1d(128, 16, 3, stride=2, padding="centered"), nn.LeakyReLU(0.2),
+        ns.ConvTranspose1d(16, 1, 16, stride=16)).eval()
+
+
+@pytest.fixture(scope="session")
+def half_weights_model(tmp_path_factory) -> Path:
+    import nnplug
+    path = tmp_path_factory.mktemp("half") / "wide-fp16.ts"
+    nnplug.export(wide_model(), str(path), sample_rate=SR, name="wide-fp16", weights="float16", verbose=False)
+    return path
+
+
 class NoisyGain(nn.Module):
     """y = 0.5 x + 0.01 * randn: a stochastic model (unseeded, like RAVE's sampling)."""
 

@@ -17,7 +17,7 @@ from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buf
 
 META_KEYS = {"format_version", "name", "author", "description", "version", "sample_rate", "ratio", "delay",
              "methods", "channels", "latent_size", "streaming", "deterministic", "torch_version",
-             "weights_sha256"}
+             "weights_sha256", "weights", "half_layers"}
 
 
 def load_with_meta(path):
@@ -338,3 +338,31 @@ def test_forward_only_export(tmp_path):
     assert not hasattr(m, "encode") and not hasattr(m, "encode_params")
     m.forward(torch.zeros(1, 1, 16))
     m.reset()
+
+
+def test_float16_weights(tmp_path):
+    """weights="float16": the wide layers keep float16 weights (stored once, half the bytes), the
+    file passed export's check against the model with those weights rounded, and it differs from
+    the float32 export by that rounding only. A model without a wide layer is refused."""
+    from host_fixtures import wide_model
+    from nnplug.runtime import plugin_execution
+    model = wide_model()
+    f32, f16 = tmp_path / "f32.ts", tmp_path / "f16.ts"
+    export(model, str(f32), sample_rate=44100, name="wide", verbose=False)
+    meta = export(model, str(f16), sample_rate=44100, name="wide", weights="float16", verbose=False)
+    assert meta["weights"] == "float16" and meta["half_layers"] == 2
+    a, b = torch.jit.load(str(f32)), torch.jit.load(str(f16))
+    assert sorted(tuple(p.shape) for p in b.parameters() if p.dtype == torch.float16) == [(256, 128, 4), (256, 256, 3)]
+    assert not any(p.dtype == torch.float16 for p in a.parameters())
+    wide_bytes = 2 * (256 * 256 * 3 + 256 * 128 * 4)
+    assert os.path.getsize(f16) < os.path.getsize(f32) - 0.9 * wide_bytes
+    x = 0.5 * torch.randn(1, 1, 64 * 40, generator=torch.Generator().manual_seed(1))
+    with plugin_execution():
+        ya, yb = run_in_buffers(a.forward, x, [64, 256]), run_in_buffers(b.forward, x, [64, 256])
+    assert not torch.equal(ya, yb)                       # a different model: rounded weights
+    assert float((ya - yb).norm() / ya.norm()) < 1e-3    # float16 rounding of the weights: ~1e-4 per layer
+    with pytest.raises(ExportError, match="changes nothing"):
+        export(SeedAutoencoder().eval(), str(tmp_path / "s.ts"), sample_rate=44100, name="s", weights="float16",
+               verbose=False)
+    with pytest.raises(ExportError, match="weights must be one of"):
+        export(model, str(tmp_path / "w.ts"), sample_rate=44100, name="w", weights="int4", verbose=False)

@@ -401,3 +401,30 @@ def test_long_buffers_take_the_polyphase_kernel_exactly(monkeypatch, batch):
         assert cmp.max_abs_error <= 1e-12, (k, s, p, cmp)
         # the long buffers took it, the short ones (16, 64) kept torch's kernel
         assert calls and all(n >= 256 for n in calls), (k, s, p, calls)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_half_weights_stream_the_rounded_model(batch):
+    """store_half: wide cached convs (a conv, a transposed conv) keep float16 weights and the
+    fp16 kernel; the stream equals the offline model with those weights rounded (float32
+    summation order only), eager and scripted alike. Weights that are not float16 values are
+    left alone: the stream never computes with weights the offline model does not have."""
+    from host_fixtures import wide_model
+    from nnplug.streaming.half import round_to_half, store_half
+    model = wide_model()
+    assert store_half(ns.convert(model)) == 0           # float32 weights: not rounded, not touched
+    assert round_to_half(model) == 2
+    stream = ns.convert(model)
+    assert store_half(stream) == 2
+    cached = [m for m in stream.modules() if isinstance(m, (ns.CachedConv1d, ns.CachedConvTranspose1d))]
+    assert sorted(type(m).__name__ for m in cached if m.half_weights) == ["CachedConv1d", "CachedConvTranspose1d"]
+    x = torch.randn(batch, 1, 64 * 60, generator=torch.Generator().manual_seed(batch))
+    with torch.no_grad():
+        offline = model(x)
+        streamed = run_in_buffers(stream, x, [64, 256, 128])
+        stream.reset()
+        scripted = run_in_buffers(torch.jit.script(stream), x, [64, 256, 128])
+    left, right = interior_margins(stream.receptive_field)
+    cmp = compare_shifted(offline, streamed, stream.delay, left, right)
+    assert cmp.max_abs_error <= 1e-5 * cmp.max_abs_reference, cmp
+    assert torch.equal(streamed, scripted)

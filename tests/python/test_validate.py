@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from host_fixtures import (DEFAULT_MODEL, ROOT, SR, default_model, rave_like_model, require_plugin,  # noqa: F401
-                           seed_model, stochastic_model, vst3)
+from host_fixtures import (DEFAULT_MODEL, ROOT, SR, default_model, half_weights_model, rave_like_model,  # noqa: F401
+                           require_plugin, seed_model, stochastic_model, vst3)
 from nnplug.hosts import PARAMETERS, block_sequence, open_host, parse_param_assignment, stage_copy
 from nnplug.validate import (CHANGING, DEFAULT_BLOCKS, buffer_size, measure_shift, model_facts, run_validate,
                              shifted)
@@ -55,6 +55,19 @@ def test_validate_bit_identical(which, vst3, default_model, seed_model, tmp_path
     assert "PASS" in page and "plot-pedalboard.png" in page and "plot-dawdreamer.png" in page
     assert (report / "plot-pedalboard.png").stat().st_size > 10000
     assert json.loads((report / "report.json").read_text())["ok"] is True
+
+
+def test_float16_weights_bit_identical(vst3, half_weights_model):  # noqa: F811
+    """A file with float16 wide layers (fbgemm's fp16 kernel, weights packed on the first call,
+    which the plugin makes at load) plays bit-identically to the same file run in Python, in
+    both hosts, both modes, a fixed and a changing block size."""
+    result = run_validate(vst3, half_weights_model, blocks=[512, "changing"], modes=["Synchronous", "Worker thread"],
+                          long_signal=False, settings=False, log=lambda s: None)
+    assert result.ok and result.deterministic is True, [r for r in result.rows if not r.ok][:3]
+    assert {(r.host, r.mode, r.block) for r in result.rows} >= {
+        (h, m, b) for h in ("pedalboard", "dawdreamer") for m in ("Synchronous", "Worker thread") for b in ("512",)}
+    assert any(r.block == "changing" for r in result.rows)
+    assert all(r.equal is True and r.max_abs_diff == 0.0 for r in result.rows)
 
 
 # -- the check can fail ------------------------------------------------------------------------

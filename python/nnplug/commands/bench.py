@@ -93,7 +93,8 @@ def register_plugin(which: argparse._SubParsersAction) -> None:
     p.add_argument("--plugin", help="the built nnplug.vst3 (default: the one `nnplug build` makes)")
     p.add_argument("--model", action="append", metavar="MODEL",
                    help="a .ts file, or a name from --models of `bench streaming` (e.g. rave-v2: exported once "
-                        "to out/bench/); repeat for several (default: the shipped default model)")
+                        "to out/bench/), with -fp16 appended for float16 weights in its wide layers (e.g. "
+                        "rave-v2-fp16); repeat for several (default: the shipped default model)")
     p.add_argument("--blocks", default="32,128,512,2048", help="host block sizes (default: 32,128,512,2048)")
     p.add_argument("--modes", default="Synchronous,Worker thread", help="inference modes (default: both)")
     p.add_argument("--runners", default="libtorch-cpp,libtorch-python,engine-cpp,pedalboard,dawdreamer",
@@ -120,13 +121,14 @@ def run_plugin(args: argparse.Namespace) -> int:
         raise UserError(f"plugin bundle not found: {plugin} (run `nnplug build`)")
     models = []
     for m in (args.model or [str(Path(__file__).resolve().parents[1] / "data" / "default.ts")]):
-        if m in MODEL_CONFIGS and not Path(m).is_file():
+        if m.removesuffix("-fp16") in MODEL_CONFIGS and not Path(m).is_file():
             models.append(exported_model(m, Path("out") / "bench",
                                          progress=lambda s: print(f"[bench] {s}", file=sys.stderr, flush=True)))
         elif Path(m).is_file():
             models.append(Path(m))
         else:
-            raise UserError(f"model not found: {m} (a .ts file or one of {list(MODEL_CONFIGS)})")
+            raise UserError(f"model not found: {m} (a .ts file or one of {list(MODEL_CONFIGS)}, "
+                            "each also as NAME-fp16)")
     try:
         blocks = [int(b) for b in args.blocks.split(",") if b.strip()]
     except ValueError:

@@ -24,6 +24,11 @@ def register(subparsers) -> None:
     p.add_argument("--no-noise", action="store_true", help="switch the model's seeded noise off (deterministic, "
                    "streaming == offline)")
     p.add_argument("--seed", type=int, default=None, help="seed for the model's noise")
+    p.add_argument("--weights", choices=("float32", "float16"), default="float32",
+                   help="float16: store the wide layers' weights (convs of 100000 weights or more) as float16 "
+                        "and run them with fbgemm's fp16 kernel. Large models (RAVE v2-sized) run about 1.6-2x "
+                        "faster on short buffers, where those layers are bound by memory traffic; the file is the "
+                        "model with those weights rounded (export reports the change). Default: float32")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=run)
 
@@ -48,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                description=args.description if args.description is not None else str(keys.get("description", "")),
                version=args.model_version if args.model_version is not None else str(keys.get("version", "")),
                methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
-               noise=bool(noise), seed=args.seed, verbose=not args.quiet)
+               noise=bool(noise), seed=args.seed, weights=args.weights, verbose=not args.quiet)
     except ExportError as e:
         raise UserError(str(e)) from e
     return 0

@@ -69,7 +69,7 @@ class Param:
         return (v - self.lo) / (self.hi - self.lo)
 
 
-BUFFER_SIZES = ("Auto", "64", "128", "256", "512", "1024", "2048", "4096", "8192")
+BUFFER_SIZES = ("Auto", "64", "128", "256", "512", "1024", "2048", "4096", "8192", "16384")
 INFERENCE_MODES = ("Synchronous", "Worker thread")
 LATENT_CONTROLS = 8
 

@@ -14,6 +14,13 @@ uses, a small model's time goes to per-op dispatch, not arithmetic. `Final` attr
 compiled into TorchScript as constants, so every branch on them (is there a cache, can the
 matmul kernel apply) is decided once at scripting instead of on every call, and one
 `narrow` replaces the three `slice` ops TorchScript emits for `x[:, :, a:b]`.
+
+Half-precision weights (`store_half`, opt-in at export): a wide layer on a short buffer is a
+matrix product with a few rows that reads every weight from memory on every call, so its speed
+is the memory's. Such a layer can keep its weights as float16 and multiply them with fbgemm's
+fp16 kernel (fp32 activations and sums, weights widened on the fly): half the bytes to read.
+The layer then computes exactly what a float32 layer with the float16-rounded weights computes,
+up to float32 summation order.
 """
 
 from typing import Final, Optional
@@ -25,6 +32,13 @@ import torch.nn.functional as F
 
 def _empty() -> torch.Tensor:
     return torch.zeros(0)
+
+
+# fbgemm's packed weights (float16 here): built on a half layer's first call, never saved
+PackedWeights = torch.classes.quantized.LinearPackedParamsBase
+
+# in store_half: "always take the matmul kernel" (a half layer has no float32 weights for torch's conv)
+_ALWAYS = 1 << 62
 
 
 class _PastSamples(nn.Module):
@@ -77,6 +91,8 @@ class CachedConv1d(_PastSamples):
     groups: Final[int]
     matmul_max_len: Final[int]
     batched_max_len: Final[int]
+    half_weights: Final[bool]
+    packed: Optional[PackedWeights]
 
     def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
                  dilation: int, groups: int, cache_len: int):
@@ -100,6 +116,24 @@ class CachedConv1d(_PastSamples):
         # a batch (stereo) of short inputs: torch sends every batch > 1 to oneDNN, whose
         # per-call setup costs several times the arithmetic at these sizes
         self.batched_max_len = 0 if self.groups != 1 else 20480 // channels
+        self.half_weights = False
+        self.packed = None
+
+    def store_half(self) -> None:
+        """Keep the weights as float16 and multiply with fbgemm's fp16 kernel (module docstring)."""
+        if self.groups != 1:
+            raise ValueError("half-precision weights need groups == 1")
+        self.weight = nn.Parameter(self.weight.detach().half(), requires_grad=False)
+        self.half_weights = True
+        self.matmul_max_len = self.batched_max_len = _ALWAYS
+
+    def _packed(self) -> PackedWeights:
+        packed = self.packed
+        if packed is None:
+            packed = torch.ops.quantized.linear_prepack_fp16(
+                self.weight.float().reshape(self.weight.size(0), -1), self.bias)
+            self.packed = packed
+        return packed
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cache_len > 0:
@@ -130,9 +164,12 @@ class CachedConv1d(_PastSamples):
             taps = taps[:, :, :, :: self.dilation]                                   # B, C, T_out, k
         batch, steps = taps.size(0), taps.size(2)
         rows = taps.permute(0, 2, 1, 3).reshape(batch * steps, x.size(1) * k)       # B*T_out, C*k
-        y = torch.mm(rows, self.weight.reshape(self.weight.size(0), -1).t())         # B*T_out, C_out
-        if self.bias is not None:
-            y = y + self.bias
+        if self.half_weights:
+            y = torch.ops.quantized.linear_dynamic_fp16(rows, self._packed())         # bias included
+        else:
+            y = torch.mm(rows, self.weight.reshape(self.weight.size(0), -1).t())     # B*T_out, C_out
+            if self.bias is not None:
+                y = y + self.bias
         return y.view(batch, steps, y.size(1)).transpose(1, 2)
 
     def extra_repr(self) -> str:
@@ -158,6 +195,8 @@ class CachedConvTranspose1d(_PastSamples):
     extra_out: Final[int]
     poly_min_len: Final[int]
     poly_phases: Final[int]
+    half_weights: Final[bool]
+    packed: Optional[PackedWeights]
 
     def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
                  dilation: int, groups: int, extra_out: int = 0):
@@ -200,6 +239,28 @@ class CachedConvTranspose1d(_PastSamples):
             poly_bias = b.repeat(self.stride).unsqueeze(1).contiguous()
         self.poly_weight = nn.Parameter(poly_weight, requires_grad=False)
         self.poly_bias = nn.Parameter(poly_bias, requires_grad=False)
+        self.half_weights = False
+        self.packed = None
+
+    def store_half(self) -> None:
+        """Keep the weights as float16 and multiply with fbgemm's fp16 kernel (module docstring)."""
+        if self.groups != 1:
+            raise ValueError("half-precision weights need groups == 1")
+        self.weight = nn.Parameter(self.weight.detach().half(), requires_grad=False)
+        self.half_weights = True
+        self.matmul_max_len = self.batched_max_len = _ALWAYS
+        self.poly_min_len = 0
+        self.poly_weight = nn.Parameter(torch.zeros(0), requires_grad=False)
+        self.poly_bias = nn.Parameter(torch.zeros(0), requires_grad=False)
+
+    def _packed(self) -> PackedWeights:
+        packed = self.packed
+        if packed is None:
+            # (B*T, C_in) x (C_in, C_out*k), as a linear layer: weights (C_out*k, C_in); bias after the fold
+            packed = torch.ops.quantized.linear_prepack_fp16(
+                self.weight.float().reshape(self.weight.size(0), -1).t().contiguous(), None)
+            self.packed = packed
+        return packed
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cache_len > 0:
@@ -224,8 +285,11 @@ class CachedConvTranspose1d(_PastSamples):
         every stream of the batch shares the one product."""
         k = self.weight.size(2)
         batch, steps = x.size(0), x.size(-1)
-        rows = torch.mm(x.transpose(1, 2).reshape(batch * steps, x.size(1)),
-                        self.weight.reshape(self.weight.size(0), -1))                  # B*T, C_out*k
+        inputs = x.transpose(1, 2).reshape(batch * steps, x.size(1))                  # B*T, C_in
+        if self.half_weights:
+            rows = torch.ops.quantized.linear_dynamic_fp16(inputs, self._packed())
+        else:
+            rows = torch.mm(inputs, self.weight.reshape(self.weight.size(0), -1))     # B*T, C_out*k
         columns = rows.view(batch, steps, rows.size(1)).transpose(1, 2)                # B, C_out*k, T
         length = (x.size(-1) - 1) * self.stride + (k - 1) * self.dilation + 1 + self.output_padding
         y = F.fold(columns, [1, length], [1, k], dilation=[1, self.dilation], stride=[1, self.stride]).squeeze(2)
