@@ -151,6 +151,19 @@ bool Engine::resetStream() noexcept
 
 namespace {
 
+// Replaces NaN and Inf by 0; returns how many there were.
+int64_t silenceNonFinite (float* x, int len)
+{
+    int64_t bad = 0;
+    for (int i = 0; i < len; ++i)
+        if (! std::isfinite (x[i]))
+        {
+            x[i] = 0.0f;
+            ++bad;
+        }
+    return bad;
+}
+
 // Multiplies by a gain ramping from g0 to g1 over the block; exact copy at unity.
 void applyGain (const float* src, float* dst, int len, float g0, float g1)
 {
@@ -195,7 +208,15 @@ void Engine::process (float* const* io, int numSamples, bool offline) noexcept
         if (fresh)
             lastIn = gIn;
         for (int ch = 0; ch < H; ++ch)
+        {
             applyGain (io[ch] + offset, input[(size_t) ch].data(), len, lastIn, gIn);
+            // A NaN or Inf from the host would enter the model's caches and poison every later
+            // output (and fail the model for good); it would also reach the mix through the dry
+            // path. Such samples become silence, for the model and the dry path alike.
+            const int64_t bad = silenceNonFinite (input[(size_t) ch].data(), len);
+            if (bad > 0)
+                nonFiniteInput.fetch_add (bad, std::memory_order_relaxed);
+        }
         lastIn = gIn;
 
         // Dry path, delayed by exactly the reported latency.

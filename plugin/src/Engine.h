@@ -84,6 +84,8 @@ public:
     bool failed() const { return hasError.load (std::memory_order_acquire) || reblocker->failed(); }
     const char* error() const { return failed() ? errorText : ""; }
     int64_t underrunSamples() const { return reblocker->underrunSamples(); }
+    // Host input samples that were NaN or Inf, replaced by silence (see process()).
+    int64_t nonFiniteInputSamples() const { return nonFiniteInput.load (std::memory_order_relaxed); }
 
 private:
     std::unique_ptr<ModelHost> model;
@@ -115,6 +117,7 @@ private:
     bool fresh = true;
     std::atomic<bool> restartRequested { false };
     std::atomic<bool> hasError { false };
+    std::atomic<int64_t> nonFiniteInput { 0 };
     char errorText[512] = {};
 
     bool processBuffer (const float* in, float* out) noexcept override;

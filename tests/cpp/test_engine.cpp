@@ -5,6 +5,7 @@
 #include "EngineSwitch.h"
 
 #include <gtest/gtest.h>
+#include <limits>
 
 #include <atomic>
 #include <cmath>
@@ -120,6 +121,41 @@ TEST (Engine, DryPathAlignedWithWet)
     auto y = render (*e, impulse (1, 3000, 50), { 100, 37, 1, 64 });
     EXPECT_EQ (y[0][(size_t) (50 + e->latency())], 1.0f);
     EXPECT_EQ (y[0][(size_t) (51 + e->latency())], 0.0f);   // no model tap: this is the dry path
+}
+
+TEST (Engine, NonFiniteInputBecomesSilence)
+{
+    // NaN and Inf from the host must not fail the model nor reach the output: the engine plays
+    // exactly what it plays for the same input with those samples silent, dry and wet.
+    Controls c;
+    c.mix = 0.5f;
+    EngineConfig cfg;
+    cfg.maxBlock = 100;
+    cfg.bufferSize = 128;
+    cfg.hostChannels = 2;
+    auto a = makeEngine ("delay_mono.ts", cfg, c);
+    auto b = makeEngine ("delay_mono.ts", cfg, c);
+    std::vector<std::vector<float>> x (2, std::vector<float> (3000));
+    for (int ch = 0; ch < 2; ++ch)
+        for (int t = 0; t < 3000; ++t)
+            x[(size_t) ch][(size_t) t] = 0.3f * std::sin (0.01f * (float) (t * (ch + 1)));
+    auto clean = x;
+    const std::vector<std::pair<int, int>> bad { { 0, 500 }, { 1, 501 }, { 0, 2000 } };
+    x[0][500] = std::numeric_limits<float>::quiet_NaN();
+    x[1][501] = std::numeric_limits<float>::infinity();
+    x[0][2000] = -std::numeric_limits<float>::infinity();
+    for (auto [ch, t] : bad) clean[(size_t) ch][(size_t) t] = 0.0f;
+    auto ya = render (*a, x, { 100, 37 });
+    auto yb = render (*b, clean, { 100, 37 });
+    EXPECT_FALSE (a->failed()) << a->error();
+    EXPECT_EQ (a->nonFiniteInputSamples(), 3);
+    EXPECT_EQ (b->nonFiniteInputSamples(), 0);
+    for (int ch = 0; ch < 2; ++ch)
+        for (int t = 0; t < 3000; ++t)
+        {
+            ASSERT_TRUE (std::isfinite (ya[(size_t) ch][(size_t) t])) << ch << " " << t;
+            ASSERT_EQ (ya[(size_t) ch][(size_t) t], yb[(size_t) ch][(size_t) t]) << ch << " " << t;
+        }
 }
 
 TEST (Engine, StereoModelAndPerChannelBatch)

@@ -102,7 +102,8 @@ def register_plugin(which: argparse._SubParsersAction) -> None:
     p.add_argument("--seconds", type=float, default=10.0, help="seconds of audio per measurement (default: 10)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is kept (default: 3)")
     p.add_argument("--channels", type=int, default=2, help="channels of the signal (default: 2, a stereo track)")
-    p.add_argument("--buffer", type=int, help="model buffer size N (default: the plugin's Auto)")
+    p.add_argument("--buffer", help="model buffer size N, or several comma-separated (each model is measured at "
+                                    "each; default: the plugin's Auto)")
     p.add_argument("--exe", help="path of nnplug_model_bench (default: <build>/bench/ of the plugin's build)")
     p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
     p.add_argument("--markdown", metavar="FILE", help="also write the tables as markdown to FILE")
@@ -137,15 +138,21 @@ def run_plugin(args: argparse.Namespace) -> int:
     runners = [r.strip() for r in args.runners.split(",") if r.strip()]
     if [m for m in modes if m not in MODES] or [r for r in runners if r not in RUNNERS]:
         raise UserError(f"--modes from {list(MODES)}, --runners from {list(RUNNERS)}")
-    if not blocks or min(blocks) < 1 or args.rounds < 1 or args.seconds <= 0 or args.channels < 1:
-        raise UserError("--blocks, --rounds, --seconds and --channels must be positive")
+    try:
+        buffers = [int(b) for b in args.buffer.split(",") if b.strip()] if args.buffer else [None]
+    except ValueError:
+        raise UserError(f"--buffer must be comma-separated integers, got {args.buffer!r}") from None
+    if not blocks or min(blocks) < 1 or args.rounds < 1 or args.seconds <= 0 or args.channels < 1 \
+            or min(b or 1 for b in buffers) < 1:
+        raise UserError("--blocks, --buffer, --rounds, --seconds and --channels must be positive")
 
     reports = []
     for m in models:
-        reports.append(bench_plugin(plugin, m, blocks=blocks, modes=modes, runners=runners, seconds=args.seconds,
-                                    rounds=args.rounds, channels=args.channels, buffer=args.buffer,
-                                    exe=Path(args.exe) if args.exe else None, memory=not args.no_memory,
-                                    progress=lambda s: print(f"[bench] {s}", file=sys.stderr, flush=True)))
+        for n in buffers:
+            reports.append(bench_plugin(plugin, m, blocks=blocks, modes=modes, runners=runners, seconds=args.seconds,
+                                        rounds=args.rounds, channels=args.channels, buffer=n,
+                                        exe=Path(args.exe) if args.exe else None, memory=not args.no_memory,
+                                        progress=lambda s: print(f"[bench] {s}", file=sys.stderr, flush=True)))
     table = markdown(reports)
     if args.markdown:
         command = " ".join(["nnplug bench plugin"] + [f"--model {m}" for m in (args.model or [])]
