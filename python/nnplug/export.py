@@ -262,6 +262,22 @@ def _test_signal(info: MethodInfo, ratio: int, length_audio: int, batch: int, se
     return torch.randn(batch, info.in_channels, n, generator=g)
 
 
+def _rounding_error(original: nn.Module, rounded: nn.Module, infos: Dict[str, MethodInfo], ratio: int) -> float:
+    """RMS of (rounded - original) / RMS of original, on the first method's offline output for a
+    test signal, randomness off: what rounding the weights did to the model."""
+    name, info = next(iter(infos.items()))
+    x = _test_signal(info, ratio, max(_compare_length(info, ratio), 16 * ratio), 1, seed=3)
+    outputs = []
+    for model in (original, rounded):
+        model = copy.deepcopy(model).eval()
+        for m in _noise_layers(model):
+            m.enabled = False
+        with torch.no_grad():
+            outputs.append(getattr(model, name)(x))
+    a, b = outputs
+    return float((b - a).pow(2).mean().sqrt() / a.pow(2).mean().sqrt().clamp_min(1e-12))
+
+
 def _compare_length(info: MethodInfo, ratio: int) -> int:
     """Audio samples of test signal: room for the delay and both margins, plus 8 ratios."""
     lo, hi = info.receptive_field
@@ -417,7 +433,9 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
         raise ExportError(f"weights must be one of {list(WEIGHT_FORMATS)}, got {weights!r}")
     model = copy.deepcopy(model).cpu().float().eval()
     half_layers = 0
+    unrounded = None
     if weights == "float16":
+        unrounded = copy.deepcopy(model)
         half_layers = round_to_half(model)
         if not half_layers:
             raise ExportError(f"weights='float16' changes nothing here: no convolution of the model has "
@@ -451,6 +469,7 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
         infos["decode"].in_channels if "decode" in infos else int(getattr(model, "latent_size", 0) or 0))
 
     params = {m: info.params() for m, info in infos.items()}
+    rounding_error = _rounding_error(unrounded, model, infos, ratio) if half_layers else 0.0
     attributes = {"ratio": ratio, "delay": f.delay, "latent_size": latent_size, "channels": f.in_channels}
 
     def build(meta: Dict) -> torch.jit.ScriptModule:
@@ -471,7 +490,7 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
         "methods": {m: info.meta() for m, info in infos.items()},
         "channels": f.in_channels, "latent_size": latent_size, "streaming": True, "deterministic": True,
         "noise": bool(noise and noise_layers), "torch_version": torch.__version__.split("+")[0],
-        "weights": weights, "half_layers": half_layers,
+        "weights": weights, "half_layers": half_layers, "half_rounding_error": rounding_error,
         "weights_sha256": "",
     }
     scripted = build(meta)
@@ -497,8 +516,9 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
         raise ExportError("internal error: the weights changed between two builds")
     meta_json = json.dumps(meta, sort_keys=True)
     if half_layers:
-        _log(f"float16 weights in {half_layers} wide layers (the model validated against is the one with "
-             "those weights rounded to float16)", verbose)
+        _log(f"float16 weights in {half_layers} wide layers: the output changes by "
+             f"{meta['half_rounding_error']:.2g} (relative RMS, offline, noise off) against float32 weights; the "
+             "model validated below is the one with those weights rounded", verbose)
     _log(f"{name}: methods {list(infos)}, ratio {ratio}, delay {f.delay} samples "
          f"({1000 * f.delay / sample_rate:.1f} ms at {sample_rate} Hz), latent {latent_size}, "
          f"noise {'on (seeded)' if meta['noise'] else ('off' if noise_layers else 'none')}", verbose)

@@ -17,7 +17,7 @@ from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buf
 
 META_KEYS = {"format_version", "name", "author", "description", "version", "sample_rate", "ratio", "delay",
              "methods", "channels", "latent_size", "streaming", "deterministic", "torch_version",
-             "weights_sha256", "weights", "half_layers"}
+             "weights_sha256", "weights", "half_layers", "half_rounding_error"}
 
 
 def load_with_meta(path):
@@ -351,6 +351,7 @@ def test_float16_weights(tmp_path):
     export(model, str(f32), sample_rate=44100, name="wide", verbose=False)
     meta = export(model, str(f16), sample_rate=44100, name="wide", weights="float16", verbose=False)
     assert meta["weights"] == "float16" and meta["half_layers"] == 2
+    assert 0 < meta["half_rounding_error"] < 1e-3
     a, b = torch.jit.load(str(f32)), torch.jit.load(str(f16))
     assert sorted(tuple(p.shape) for p in b.parameters() if p.dtype == torch.float16) == [(256, 128, 4), (256, 256, 3)]
     assert not any(p.dtype == torch.float16 for p in a.parameters())
