@@ -374,6 +374,10 @@ def format_info(info: ModelInfo) -> str:
     lines.append(f"  deterministic {det}")
     if info.weights_ok is not None:
         lines.append(f"  weights      sha256 {'ok' if info.weights_ok else 'MISMATCH'}")
+    meta = info.metadata or {}
+    if meta.get("weights") == "float16":
+        lines.append(f"  precision    float16 weights in {meta.get('half_layers')} wide layers (output changed by "
+                     f"{meta.get('half_rounding_error', 0):.2g} relative RMS against float32)")
     delays = {n: m.get("delay") for n, m in (info.metadata or {}).get("methods", {}).items()}
     lines.append("  methods      name      in_ch in_ratio out_ch out_ratio" + ("  delay" if delays else ""))
     for name, p in info.methods.items():

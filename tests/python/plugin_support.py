@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-from nnplug.runtime import plugin_execution
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("NNPLUG_BUILD_DIR", ROOT / "build"))
@@ -80,21 +79,12 @@ def model_delay(meta: dict) -> int:
 
 
 def reference(path: Path, x: np.ndarray, n: int) -> np.ndarray:
-    """The .ts run in Python the way the plugin runs it: a fresh load, `plugin_execution`, every host
-    channel as one batch item of a mono model, buffers of exactly n samples. x: (channels, T),
-    T a multiple of n. Returns float32 (channels, T)."""
-    meta = model_metadata(path)
+    """The .ts run in Python the way the plugin runs it (`nnplug.validate.reference`: a fresh
+    load, `plugin_execution`, every host channel as one batch item of a mono model, buffers of
+    exactly n samples). x: (channels, T), T a multiple of n. Returns float32 (channels, T)."""
+    from nnplug.validate import model_facts, reference as run_reference
     assert x.shape[1] % n == 0
-    m = torch.jit.load(str(path), map_location="cpu")
-    latent = audio_path(meta) == "latent"
-    xb = torch.from_numpy(np.ascontiguousarray(x, np.float32)).unsqueeze(1)
-    out = []
-    with plugin_execution():
-        for i in range(0, xb.shape[-1], n):
-            chunk = xb[..., i:i + n].contiguous()
-            y = m.decode(m.encode(chunk)) if latent else m.forward(chunk)
-            out.append(y[:, 0, :])
-    return torch.cat(out, -1).numpy().astype(np.float32)
+    return run_reference(model_facts(path), np.ascontiguousarray(x, np.float32), n)
 
 
 def exact_shifts(y: np.ndarray, ref: np.ndarray, candidates: range) -> list[int]:

@@ -367,3 +367,12 @@ def test_float16_weights(tmp_path):
                verbose=False)
     with pytest.raises(ExportError, match="weights must be one of"):
         export(model, str(tmp_path / "w.ts"), sample_rate=44100, name="w", weights="int4", verbose=False)
+
+
+def test_inspect_names_float16_weights(tmp_path):
+    from host_fixtures import wide_model
+    from nnplug.inspect import format_info, inspect_file
+    path = tmp_path / "f16.ts"
+    export(wide_model(), str(path), sample_rate=44100, name="wide", weights="float16", verbose=False)
+    text = format_info(inspect_file(str(path), measure=False))
+    assert "float16 weights in 2 wide layers" in text and "sha256 ok" in text

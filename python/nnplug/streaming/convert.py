@@ -479,7 +479,25 @@ class _Converter:
         self._require(out.rate)
         return out
 
+    def _inline_pointwise(self) -> None:
+        """Stateless activation modules become plain function calls in the graph (the same op,
+        so the same bits). A scripted model run as the plugin runs it (graph optimizer off)
+        does not inline submodule calls, and each costs the interpreter a few microseconds:
+        at a small model's buffer sizes that is a sizeable part of the call."""
+        for node in list(self.graph.nodes):
+            if node.op != "call_module" or node.target.startswith("stateful.") or len(node.args) != 1 or node.kwargs:
+                continue
+            call = _as_function(self.modules[node.target])
+            if call is None:
+                continue
+            fn, kwargs = call
+            with self.graph.inserting_before(node):
+                inlined = self.graph.call_function(fn, node.args, kwargs) if fn is not None else None
+            node.replace_all_uses_with(inlined if inlined is not None else node.args[0])
+            self.graph.erase_node(node)
+
     def _build(self, out: Signal) -> "StreamingModule":
+        self._inline_pointwise()
         root: Dict[str, Any] = {}
         for node in self.graph.nodes:
             if node.op == "call_module" and not node.target.startswith("stateful."):
@@ -499,6 +517,29 @@ class _Converter:
         gm.receptive_field = (out.lo, out.hi)   # Python only: used by ContextWindow
         gm.eval()
         return gm
+
+
+def _as_function(module: nn.Module) -> Optional[tuple]:
+    """(function, kwargs) computing exactly what the stateless activation `module` computes
+    (function None: the identity), or None to keep the module call."""
+    exact = type(module)
+    if exact is nn.Identity or (exact is nn.Dropout and not module.training):
+        return None, {}
+    if exact is nn.ReLU and not module.inplace:
+        return torch.relu, {}
+    if exact is nn.LeakyReLU and not module.inplace:
+        return F.leaky_relu, {"negative_slope": float(module.negative_slope)}
+    if exact is nn.Tanh:
+        return torch.tanh, {}
+    if exact is nn.Sigmoid:
+        return torch.sigmoid, {}
+    if exact is nn.SiLU and not module.inplace:
+        return F.silu, {}
+    if exact is nn.GELU:
+        return F.gelu, {"approximate": module.approximate}
+    if exact is nn.ELU and not module.inplace:
+        return F.elu, {"alpha": float(module.alpha)}
+    return None
 
 
 def _fetch_attr(root: nn.Module, target: str):
