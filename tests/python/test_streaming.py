@@ -428,3 +428,18 @@ def test_half_weights_stream_the_rounded_model(batch):
     cmp = compare_shifted(offline, streamed, stream.delay, left, right)
     assert cmp.max_abs_error <= 1e-5 * cmp.max_abs_reference, cmp
     assert torch.equal(streamed, scripted)
+
+
+def test_activations_are_inlined_as_functions():
+    """Stateless activations leave the converted graph as function calls (no submodule call per
+    activation); an activation with state or options it cannot copy (PReLU's weight, an in-place
+    ReLU) stays a module. The stream is exact either way (the property tests above)."""
+    model = nn.Sequential(ns.Conv1d(1, 4, 3, padding="centered"), nn.LeakyReLU(0.3), nn.Tanh(),
+                          ns.Conv1d(4, 4, 3, padding="centered"), nn.PReLU(), nn.ReLU(inplace=True),
+                          ns.Conv1d(4, 1, 1), nn.Identity()).eval()
+    stream = ns.convert(model)
+    kinds = {type(m) for m in stream.modules()}
+    assert not kinds & {nn.LeakyReLU, nn.Tanh, nn.Identity}
+    assert {nn.PReLU, nn.ReLU} <= kinds
+    _, cmp = stream_vs_offline(model, signal(1, 4), [8, 24])
+    assert cmp.max_abs_error <= 1e-12
