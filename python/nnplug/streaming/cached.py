@@ -41,6 +41,16 @@ PackedWeights = torch.classes.quantized.LinearPackedParamsBase
 _ALWAYS = 1 << 62
 
 
+def _keep_weights_half(layer: nn.Module) -> None:
+    """What `store_half` does to either cached conv: float16 weights, and the matmul kernel
+    (the only one that takes them) for every input."""
+    if layer.groups != 1:
+        raise ValueError("half-precision weights need groups == 1")
+    layer.weight = nn.Parameter(layer.weight.detach().half(), requires_grad=False)
+    layer.half_weights = True
+    layer.matmul_max_len = layer.batched_max_len = _ALWAYS
+
+
 class _PastSamples(nn.Module):
     """Keeps the last `cache_len` samples of a stream and puts them in front of each new
     buffer: the state every cached layer needs.
@@ -126,11 +136,7 @@ class CachedConv1d(_PastSamples):
 
     def store_half(self) -> None:
         """Keep the weights as float16 and multiply with fbgemm's fp16 kernel (module docstring)."""
-        if self.groups != 1:
-            raise ValueError("half-precision weights need groups == 1")
-        self.weight = nn.Parameter(self.weight.detach().half(), requires_grad=False)
-        self.half_weights = True
-        self.matmul_max_len = self.batched_max_len = _ALWAYS
+        _keep_weights_half(self)
 
     def _packed(self) -> PackedWeights:
         packed = self.packed
@@ -270,11 +276,7 @@ class CachedConvTranspose1d(_PastSamples):
 
     def store_half(self) -> None:
         """Keep the weights as float16 and multiply with fbgemm's fp16 kernel (module docstring)."""
-        if self.groups != 1:
-            raise ValueError("half-precision weights need groups == 1")
-        self.weight = nn.Parameter(self.weight.detach().half(), requires_grad=False)
-        self.half_weights = True
-        self.matmul_max_len = self.batched_max_len = _ALWAYS
+        _keep_weights_half(self)
         self.poly_min_len = 0
         self.poly_weight = nn.Parameter(torch.zeros(0), requires_grad=False)
         self.poly_bias = nn.Parameter(torch.zeros(0), requires_grad=False)
