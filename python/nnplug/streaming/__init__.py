@@ -10,9 +10,10 @@ from .baselines import ContextWindow, OverlapAdd
 from .cached import CachedConv1d, CachedConvTranspose1d, Delay, InputGuard
 from .convert import ConversionError, StreamingLeaf, StreamingModule, convert
 from .layers import Branches, Conv1d, ConvTranspose1d, Residual, Sequential
+from .recurrent import CachedGRU, CachedLSTM
 
 __all__ = [
-    "Branches", "CachedConv1d", "CachedConvTranspose1d", "ContextWindow", "ConversionError", "Conv1d",
+    "Branches", "CachedConv1d", "CachedConvTranspose1d", "CachedGRU", "CachedLSTM", "ContextWindow", "ConversionError", "Conv1d",
     "ConvTranspose1d", "Delay", "InputGuard", "OverlapAdd", "Residual", "Sequential", "StreamingLeaf",
     "StreamingModule", "convert",
 ]
