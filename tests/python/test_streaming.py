@@ -234,21 +234,31 @@ def test_encode_method_streams_at_latent_rate():
     assert compare_shifted(offline, streamed, stream.delay, left, right).max_abs_error <= 1e-12
 
 
+class Permuted(nn.Module):
+    """(B, C, T) -> the layout `layer` wants -> back."""
+
+    def __init__(self, layer, time_major: bool):
+        super().__init__()
+        self.layer = layer
+        self.time_major = time_major
+
+    def forward(self, x):
+        y = self.layer(x.permute(2, 0, 1) if self.time_major else x.transpose(1, 2))
+        if isinstance(self.layer, nn.RNNBase):
+            y = y[0]
+        return y.permute(1, 2, 0) if self.time_major else y.transpose(1, 2)
+
+
 @pytest.mark.parametrize("layer, message", [
-    (lambda: nn.Linear(8, 8), "unsupported layer .*Linear"),
-    (lambda: nn.LSTM(8, 8), "unsupported layer .*LSTM"),
-    (lambda: nn.GroupNorm(1, 1), "unsupported layer .*GroupNorm"),
-    (lambda: nn.Upsample(scale_factor=2), "unsupported layer .*Upsample"),
+    (lambda: nn.Linear(64, 64), "runs on a signal of 64 samples but not on one of 128"),
+    (lambda: Permuted(nn.LSTM(4, 4, bidirectional=True), True), r"'1.layer' \(LSTM\) is bidirectional"),
+    (lambda: nn.GroupNorm(1, 4), r"unsupported layer '1' \(GroupNorm\)"),
+    (lambda: nn.Upsample(scale_factor=2), r"unsupported layer '1' \(Upsample\)"),
 ])
 def test_unsupported_layers_are_named(layer, message):
-    model = nn.Sequential(ns.Conv1d(1, 1, 3, padding=1), layer())
+    model = nn.Sequential(ns.Conv1d(1, 4, 3, padding=1), layer())
     with pytest.raises(ns.ConversionError, match=message):
-        ns.convert(model)
-
-
-class TimeSlice(nn.Module):
-    def forward(self, x):
-        return x[..., 1:]
+        ns.convert(model, example_length=64)
 
 
 class TimeCat(nn.Module):
@@ -271,19 +281,51 @@ class MeanOverTime(nn.Module):
         return x - x.mean(-1, keepdim=True)
 
 
+class FixedCrop(nn.Module):
+    def forward(self, x):
+        return x[..., 2:40]
+
+
+class StartFromEnd(nn.Module):
+    def forward(self, x):
+        return x[..., -8:]
+
+
+class ValueBranch(nn.Module):
+    def forward(self, x):
+        return x if x.mean() > 0 else -x
+
+
+class Noisy(nn.Module):
+    def forward(self, x):
+        return x + 0.1 * torch.randn_like(x)
+
+
+class NoisyFactory(nn.Module):
+    def forward(self, x):
+        b, c, t = x.shape
+        return x + torch.rand(b, c, t)
+
+
 @pytest.mark.parametrize("module, message", [
-    (TimeSlice, r"indexing .* only channel slices"),
-    (TimeCat, "concatenation along dim -1"),
+    (TimeCat, r"test_streaming.py:\d+ in module '1': `return torch.cat\(\[x, x\], -1\)`: 'cat' along dim -1 works "
+              "along the time axis"),
     (Interpolate, "unsupported operation 'torch.nn.functional.interpolate'"),
-    (ShapeDependent, "unsupported operation"),
-    (MeanOverTime, "unsupported operation 'mean'"),
+    (ShapeDependent, r"`return x \* x.shape\[-1\]`: '_operator.mul' is given 64 for a signal of 64 samples and 128"),
+    (MeanOverTime, r"'.mean\(\)' works along the time axis \(dim -1\)"),
+    (FixedCrop, "the time crop 2:40 keeps a fixed number of samples"),
+    (StartFromEnd, "a time crop counted from the end"),
+    (ValueBranch, r"`return x if x.mean\(\) > 0 else -x`: the truth value of a tensor's values"),
+    (Noisy, r"`return x \+ 0.1 \* torch.randn_like\(x\)`: random op torch.randn_like: .*SeededNoise"),
+    (NoisyFactory, r"`return x \+ torch.rand\(b, c, t\)`: random op torch.rand: .*SeededNoise"),
 ])
 def test_unsupported_operations_are_named(module, message):
+    """Every refusal names the user's source line, the module and the op (not torch.fx internals)."""
     with pytest.raises(ns.ConversionError, match=message):
-        ns.convert(nn.Sequential(ns.Conv1d(1, 1, 3, padding=1), module()))
+        ns.convert(nn.Sequential(ns.Conv1d(1, 1, 3, padding=1), module()), example_length=64)
 
 
-def test_merging_signals_at_different_rates_is_an_error():
+def test_a_model_that_cannot_run_is_named_at_its_line():
     class Bad(nn.Module):
         def __init__(self):
             super().__init__()
@@ -292,7 +334,7 @@ def test_merging_signals_at_different_rates_is_an_error():
         def forward(self, x):
             return torch.cat([self.down(x), self.down(x)], 1) + x[:, :, :]
 
-    with pytest.raises(ns.ConversionError, match="different rates"):
+    with pytest.raises(ns.ConversionError, match=r"test_streaming.py:\d+: `return torch.cat.*must match the size"):
         ns.convert(Bad())
 
 
@@ -346,7 +388,7 @@ class GluOverTime(nn.Module):
 
 
 def test_channel_op_over_time_is_refused():
-    with pytest.raises(ns.ConversionError, match="'glu' along dim -1"):
+    with pytest.raises(ns.ConversionError, match=r"'torch.nn.functional.glu' works along the time axis \(dim -1\)"):
         ns.convert(nn.Sequential(ns.Conv1d(1, 2, 3, padding=1), GluOverTime()))
 
 

@@ -478,7 +478,7 @@ class _Converter:
 
     def _recurrent(self, node: fx.Node, m: nn.Module, x: Signal) -> Any:
         if m.bidirectional:
-            raise ConversionError(f"{_where(node)}: '{node.target}' ({type(m).__name__}) is bidirectional: it reads "
+            raise ConversionError(f"{_where(node)}: '{node.meta.get('module_path')}' ({type(m).__name__}) is bidirectional: it reads "
                                   "the whole signal backwards, which a stream never has")
         if x.delay is None:
             raise ConversionError(f"{_where(node)}: '{node.target}' is fed a signal that is not tied to input timing")
@@ -502,7 +502,7 @@ class _Converter:
         m = self.modules[node.target]
         arg_values = [self._value(a) for a in node.args]
         x = arg_values[0] if arg_values else _CONST
-        name = f"layer '{node.target}' ({type(m).__name__})"
+        name = f"layer '{node.meta.get('module_path') or node.target}' ({type(m).__name__})"
         if not isinstance(x, Signal):
             if not self._signals([arg_values, self._value(node.kwargs)]):
                 return _CONST
@@ -1130,10 +1130,15 @@ def convert(model: nn.Module, method: str = "forward", in_channels: int = 0, exa
     root = _Method(plain, method)
     channels, length, graph = _example(root, in_channels, example_length)
     dtype = next(iter(graph.nodes)).meta["value"].dtype
-    longer = trace(root, torch.randn(1, channels, 2 * length, generator=torch.Generator().manual_seed(1),
-                                     dtype=dtype), is_leaf)
-    batched = trace(root, torch.randn(2, channels, length, generator=torch.Generator().manual_seed(2),
-                                      dtype=dtype), is_leaf)
+    try:
+        longer = trace(root, torch.randn(1, channels, 2 * length, generator=torch.Generator().manual_seed(1),
+                                         dtype=dtype), is_leaf)
+        batched = trace(root, torch.randn(2, channels, length, generator=torch.Generator().manual_seed(2),
+                                          dtype=dtype), is_leaf)
+    except TraceFailure as e:
+        raise ConversionError(f"{e}: the model runs on a signal of {length} samples but not on one of {2 * length} "
+                              "(or on a batch of 2); a streaming model must take any length and batch (a layer "
+                              "sized for one length, such as a Linear over time?)") from e
     stream = _Converter(root, [graph, longer, batched], (length, 2 * length), in_channels).run()
     stream.in_channels = channels
     if prove:

@@ -59,8 +59,13 @@ def plain_copy(model: nn.Module) -> nn.Module:
                     del module.__dict__[hook.name]
                 module.register_parameter(hook.name, nn.Parameter(folded.detach().clone(), requires_grad=False))
             if parametrize.is_parametrized(module):
-                for name in list(module.parametrizations.keys()):
-                    parametrize.remove_parametrizations(module, name, leave_parametrized=True)
+                # not parametrize.remove_parametrizations: it edits the module's class, which a
+                # deep copy shares with the user's model
+                values = {name: getattr(module, name).detach().clone() for name in module.parametrizations}
+                module.__class__ = type(module).__bases__[0]
+                del module._modules["parametrizations"]
+                for name, value in values.items():
+                    module.register_parameter(name, nn.Parameter(value, requires_grad=False))
     for name, module in plain.named_modules():
         if module._forward_pre_hooks or module._forward_hooks:
             raise ConversionError(

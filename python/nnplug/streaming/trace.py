@@ -190,6 +190,7 @@ class ConcreteTracer(fx.Tracer):
         self._is_leaf = is_leaf
         self._nnplug_modules: List[str] = [""]
         self._evaluating = False
+        self._outer_frames = len(traceback.extract_stack())   # frames of whoever called trace()
 
     def getattr(self, attr, attr_val, parameter_proxy_cache):
         if self._evaluating:        # a leaf running on real values reads its real parameters
@@ -219,7 +220,7 @@ class ConcreteTracer(fx.Tracer):
     def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None):
         proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
         node = proxy.node
-        frame = user_frame(traceback.extract_stack())
+        frame = user_frame(traceback.extract_stack()[self._outer_frames:])
         node.meta["module_path"] = self._nnplug_modules[-1]
         node.meta["location"] = Location(frame.filename, frame.lineno, (frame.line or "").strip(),
                                          self._nnplug_modules[-1]) if frame else None
