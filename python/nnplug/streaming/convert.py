@@ -555,6 +555,8 @@ class _Converter:
         target = node.target
         args = [self._value(a) for a in node.args]
         kwargs = {k: self._value(v) for k, v in node.kwargs.items()}
+        if target is operator.getitem and isinstance(args[0], (Group, list, tuple)):
+            return self._getitem(node, args[0], [])       # picking one item uses only that item
         refused = self._refusals([args, kwargs])
         if refused:
             raise ConversionError(refused[0].message)
@@ -815,9 +817,8 @@ class _Converter:
         # the guard sits between the input and every user of it
         users = list(placeholder.users)
         guard = InputGuard(1, self.in_channels)
-        self.stateful.append(guard)
         with self.graph.inserting_after(placeholder):
-            guard_node = self.graph.call_module("stateful.0", (placeholder,))
+            guard_node = self.graph.call_module("guard", (placeholder,))   # takes its place in stateful last
         for u in users:
             u.replace_input_with(placeholder, guard_node)
         with self.graph.inserting_after(guard_node):
@@ -845,7 +846,11 @@ class _Converter:
             elif node.op == "output":
                 out = self._output(node)
         guard.ratio = int(self.ratio)
+        self.stateful.append(guard)
+        guard_node.target = f"stateful.{len(self.stateful) - 1}"
         for node, source in self.identity.items():
+            while source in self.identity:      # a crop of a padding: both stream as their input
+                source = self.identity[source]
             node.replace_all_uses_with(source)
         for node in reversed(list(self.graph.nodes)):
             if node in self.identity:

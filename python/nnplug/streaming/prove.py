@@ -63,7 +63,9 @@ def _signal_length(stream, channels: int) -> int:
     ratio = stream.ratio
     samples = max(4 * span + 64, 32 * ratio)
     if stream.recurrent:
-        samples *= 2
+        # the comparison starts halfway: leave a recurrent layer a few hundred steps at the
+        # model's coarsest rate for the offline edge to fade from its state
+        samples = max(2 * samples, 1024 * ratio)
     return ratio * -(-samples // ratio)
 
 
