@@ -1,5 +1,11 @@
 """Random convolutional architectures for the streaming property tests.
 
+Besides nnplug's own layers and plain torch.nn ones they draw what public model code does:
+conv subclasses that pad in their own forward (cached_conv's style, any pad mode), weight norm
+(hooks and parametrizations) and spectral norm, residuals that crop the skip path by a length
+computed from two shapes (DAC's style), channels-last blocks (transpose, LayerNorm, Linear, GELU)
+and recurrent layers (LSTM/GRU, time-major or batch-first).
+
 Every block keeps the signal length (so that parallel branches can be merged offline) but
 not its delay: strided convs, transposed convs with paddings where kernel - stride != 2 *
 padding, dilations, groups, causal/anticausal/centered padding, residuals and branches
@@ -10,6 +16,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from hypothesis import strategies as st
 
 import nnplug.streaming as ns
@@ -71,13 +78,97 @@ class NsMerge(nn.Module):
         return self.mix(torch.cat(outs, 1))
 
 
+class PadInForward(nn.Conv1d):
+    """A conv subclass that keeps padding=0 and pads in its own forward, as cached_conv does."""
+
+    def __init__(self, k: int, dilation: int, groups: int, mode: str):
+        super().__init__(CHANNELS, CHANNELS, k, dilation=dilation, groups=groups)
+        total = (k - 1) * dilation
+        self._pad = (total - total // 2, total // 2)
+        self.mode = mode
+
+    def forward(self, x):
+        x = F.pad(x, self._pad, mode=self.mode)
+        return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class CroppedResidual(nn.Module):
+    """An unpadded conv; the skip path cropped to its length by a number computed from both
+    shapes; the sum padded back to the input length."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.conv = nn.Conv1d(CHANNELS, CHANNELS, k)
+
+    def forward(self, x):
+        y = self.conv(x)
+        pad = (x.shape[-1] - y.shape[-1]) // 2
+        if pad > 0:
+            x = x[..., pad:-pad]
+        return F.pad(x + y, (pad, pad))
+
+
+class ChannelsLast(nn.Module):
+    """A ConvNeXt-style pointwise block computed in (B, T, C)."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(CHANNELS)
+        self.linear = nn.Linear(CHANNELS, CHANNELS)
+
+    def forward(self, x):
+        y = x.transpose(1, 2)
+        y = F.gelu(self.linear(self.norm(y)))
+        return x + y.transpose(1, 2)
+
+
+class Recurrent(nn.Module):
+    def __init__(self, kind: str, batch_first: bool):
+        super().__init__()
+        cls = nn.LSTM if kind == "lstm" else nn.GRU
+        self.rnn = cls(CHANNELS, CHANNELS, batch_first=batch_first)
+        self.batch_first = batch_first
+
+    def forward(self, x):
+        B, C, T = x.shape
+        y = x.transpose(1, 2) if self.batch_first else x.permute(2, 0, 1)
+        y, _ = self.rnn(y)
+        return y.transpose(1, 2) if self.batch_first else y.permute(1, 2, 0)
+
+
+def _normed(draw, conv: nn.Module) -> nn.Module:
+    norm = draw(st.sampled_from(["none", "weight_norm", "parametrized", "spectral"]))
+    if norm == "weight_norm":
+        return nn.utils.weight_norm(conv)
+    if norm == "parametrized":
+        return nn.utils.parametrizations.weight_norm(conv)
+    if norm == "spectral":
+        return nn.utils.spectral_norm(conv)
+    return conv
+
+
+@st.composite
+def public_style_block(draw):
+    kind = draw(st.sampled_from(["pad", "pad", "crop", "channels_last", "recurrent"]))
+    if kind == "pad":
+        k = 2 * draw(st.integers(1, 3)) + 1
+        return _normed(draw, PadInForward(k, draw(st.integers(1, 2)), draw(st.sampled_from([1, CHANNELS])),
+                                          draw(st.sampled_from(["constant", "reflect", "replicate"]))))
+    if kind == "crop":
+        return CroppedResidual(2 * draw(st.integers(0, 2)) + 1)
+    if kind == "channels_last":
+        return ChannelsLast()
+    return Recurrent(draw(st.sampled_from(["lstm", "gru"])), draw(st.booleans()))
+
+
 @st.composite
 def same_length_conv(draw, plain: bool):
     dilation = draw(st.integers(1, 3))
     groups = draw(st.sampled_from([1, 2, CHANNELS]))
     if plain:                               # torch.nn pads symmetrically: odd kernels keep the length
         k = 2 * draw(st.integers(0, 3)) + 1
-        return nn.Conv1d(CHANNELS, CHANNELS, k, padding=(k - 1) * dilation // 2, dilation=dilation, groups=groups)
+        return _normed(draw, nn.Conv1d(CHANNELS, CHANNELS, k, padding=(k - 1) * dilation // 2, dilation=dilation,
+                                       groups=groups))
     k = draw(st.integers(1, 6))
     total = (k - 1) * dilation
     left = draw(st.sampled_from(["centered", "causal", "anticausal", "split"]))
@@ -120,7 +211,7 @@ def down_up(draw, inner, plain: bool):
 
 
 def blocks(plain: bool, max_leaves: int = 6):
-    leaf = st.one_of(same_length_conv(plain), st.just(nn.Tanh()))
+    leaf = st.one_of(same_length_conv(plain), st.just(nn.Tanh()), public_style_block())
 
     def extend(children):
         Seq = nn.Sequential if plain else ns.Sequential

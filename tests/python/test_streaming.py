@@ -33,15 +33,18 @@ def stream_vs_offline(model, x, sizes, delay_offset=0, dtype=torch.float64):
         offline = model(x)
         streamed = run_in_buffers(stream, x, sizes)
     left, right = interior_margins(stream.receptive_field)
+    if stream.recurrent:      # the offline edge fades from a recurrent state: compare the second half
+        left = max(left, (x.shape[-1] - stream.delay) // 2)
     return stream, compare_shifted(offline, streamed, stream.delay + delay_offset, left, right)
 
 
-def signal(ratio: int, seed: int, receptive=(0, 0), batch: int = 2):
-    """Noise long enough to have samples whose receptive field lies inside it, for a batch
-    of one (mono) or two (a stereo pair) streams."""
+def signal(ratio: int, seed: int, receptive=(0, 0), batch: int = 2, recurrent: bool = False):
+    """Noise long enough to have samples whose receptive field lies inside it (and, past a
+    recurrent layer, a few hundred steps for the offline edge to fade), for a batch of one
+    (mono) or two (a stereo pair) streams."""
     g = torch.Generator().manual_seed(seed)
     span = int(abs(receptive[0]) + abs(receptive[1]))
-    length = ratio * max(8, -(-(3 * span + 256) // ratio))
+    length = ratio * max(8, -(-(3 * span + 256) // ratio), 1024 if recurrent else 0)
     return torch.randn(batch, 1, length, generator=g, dtype=torch.float64)
 
 
@@ -50,7 +53,8 @@ def signal(ratio: int, seed: int, receptive=(0, 0), batch: int = 2):
 def test_streaming_equals_offline_float64(model, data):
     probe = ns.convert(model)
     sizes = buffer_sequence(data.draw, probe.ratio)
-    x = signal(probe.ratio, data.draw(st.integers(0, 1000)), probe.receptive_field, data.draw(st.sampled_from([1, 2])))
+    x = signal(probe.ratio, data.draw(st.integers(0, 1000)), probe.receptive_field, data.draw(st.sampled_from([1, 2])),
+               probe.recurrent)
     _, cmp = stream_vs_offline(model, x, sizes)
     assert cmp.compared > 0
     assert cmp.max_abs_error <= 1e-12, cmp
@@ -61,7 +65,8 @@ def test_streaming_equals_offline_float64(model, data):
 def test_streaming_equals_offline_float32(model, data):
     probe = ns.convert(model)
     sizes = buffer_sequence(data.draw, probe.ratio)
-    x = signal(probe.ratio, data.draw(st.integers(0, 1000)), probe.receptive_field, data.draw(st.sampled_from([1, 2])))
+    x = signal(probe.ratio, data.draw(st.integers(0, 1000)), probe.receptive_field, data.draw(st.sampled_from([1, 2])),
+               probe.recurrent)
     _, cmp = stream_vs_offline(model, x, sizes, dtype=torch.float32)
     assert cmp.relative_error <= 1e-5, cmp
 
@@ -72,10 +77,12 @@ def test_off_by_one_delay_is_detected(model, data, off):
     """The comparison is not vacuous: the same check with delay +-1 must fail."""
     probe = ns.convert(model)
     assume(probe.delay + off >= 0)
-    x = signal(probe.ratio, data.draw(st.integers(0, 1000)), probe.receptive_field)
+    x = signal(probe.ratio, data.draw(st.integers(0, 1000)), probe.receptive_field, recurrent=probe.recurrent)
     with torch.no_grad():
         offline = model.double()(x)
     left, right = interior_margins(probe.receptive_field)
+    if probe.recurrent:
+        left = max(left, (x.shape[-1] - probe.delay) // 2)
     assume(float(offline[..., left:-right].std()) > 1e-3)   # a (rare) constant output can't show a shift
     _, cmp = stream_vs_offline(model, x, [probe.ratio * 3], delay_offset=off)
     assert cmp.max_abs_error > 1e-6

@@ -1102,6 +1102,7 @@ def _example(root: nn.Module, in_channels: int, length: Optional[int]) -> Tuple[
     modules = dict(root.named_modules())
     failure: Optional[TraceFailure] = None
     for c in channels:
+        ran = None
         for n in lengths:
             x = torch.randn(1, c, n, generator=torch.Generator().manual_seed(n), dtype=dtype)
             try:
@@ -1111,6 +1112,9 @@ def _example(root: nn.Module, in_channels: int, length: Optional[int]) -> Tuple[
                 continue
             if length or not _short_conv_input(graph, modules):
                 return c, n, graph
+            ran = (c, n, graph)
+        if ran is not None:         # it runs, but some conv never sees many samples: take the longest
+            return ran
     raise ConversionError(f"cannot run {type(root.model).__name__}.{root.method} on an example input "
                           f"(tried {channels} channels, lengths {list(lengths)}); the first failure: {failure}")
 
