@@ -28,10 +28,12 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 stamp="$VENV/.nnplug-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ tests/requirements-thirdparty.txt -nt "$stamp" ]; then
     echo "[setup] installing nnplug and its dependencies into $VENV"
     "$VENV/bin/pip" install -q --upgrade pip
     "$VENV/bin/pip" install -q -e ".[dev]"
+    # the public architectures the tests convert; --no-deps: their pins would pull another torch
+    "$VENV/bin/pip" install -q --no-deps -r tests/requirements-thirdparty.txt
     touch "$stamp"
 fi
 echo "[setup] ready: $VENV/bin/nnplug"

@@ -35,6 +35,7 @@ import torch.nn as nn
 from nnplug import streaming as ns
 from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buffers
 from nnplug.streaming.half import HALF_MIN_WEIGHTS, round_to_half, store_half
+from nnplug.streaming.reparam import plain_copy
 
 FORMAT_VERSION = 1
 METADATA_FILE = "nnplug.json"
@@ -431,7 +432,11 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
 
     if weights not in WEIGHT_FORMATS:
         raise ExportError(f"weights must be one of {list(WEIGHT_FORMATS)}, got {weights!r}")
-    model = copy.deepcopy(model).cpu().float().eval()
+    # weight norm folded: old-style weight norm cannot even be deep-copied
+    try:
+        model = plain_copy(model).cpu().float()
+    except ns.ConversionError as e:
+        raise ExportError(str(e)) from e
     half_layers = 0
     unrounded = None
     if weights == "float16":

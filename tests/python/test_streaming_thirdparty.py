@@ -21,24 +21,25 @@ import thirdparty
 from nnplug.streaming.check import interior_margins, run_in_buffers
 
 CASES = {
-    "rave-encoder": lambda: thirdparty.rave_encoder(),
-    "rave-encoder-snake": lambda: thirdparty.rave_encoder(snake=True),
-    "rave-generator": lambda: thirdparty.rave_generator(),
-    "rave-generator-snake": lambda: thirdparty.rave_generator(snake=True),
-    "rave-generator-plain": lambda: thirdparty.rave_generator(amplitude_modulation=False),
-    "dac-encoder": lambda: thirdparty.dac_encoder(),
-    "dac-decoder": lambda: thirdparty.dac_decoder(),
-    "seanet-encoder": lambda: thirdparty.seanet_encoder(causal=False, lstm=1),
-    "seanet-encoder-causal": lambda: thirdparty.seanet_encoder(causal=True, lstm=2),
-    "seanet-decoder": lambda: thirdparty.seanet_decoder(causal=False, lstm=1),
-    "seanet-decoder-causal": lambda: thirdparty.seanet_decoder(causal=True, lstm=2),
+    "rave-encoder": ("rave_encoder", {}),
+    "rave-encoder-snake": ("rave_encoder", {"snake": True}),
+    "rave-generator": ("rave_generator", {}),
+    "rave-generator-snake": ("rave_generator", {"snake": True}),
+    "rave-generator-plain": ("rave_generator", {"amplitude_modulation": False}),
+    "dac-encoder": ("dac_encoder", {}),
+    "dac-decoder": ("dac_decoder", {}),
+    "seanet-encoder": ("seanet_encoder", {"causal": False, "lstm": 1}),
+    "seanet-encoder-causal": ("seanet_encoder", {"causal": True, "lstm": 2}),
+    "seanet-decoder": ("seanet_decoder", {"causal": False, "lstm": 1}),
+    "seanet-decoder-causal": ("seanet_decoder", {"causal": True, "lstm": 2}),
 }
 
 
 def build(name):
+    builder, kwargs = CASES[name]
     torch.manual_seed(sum(map(ord, name)))
-    model, channels = CASES[name]()
-    return model.double().eval(), channels
+    model = getattr(thirdparty, builder)(**kwargs)
+    return model.double().eval(), thirdparty.INPUT_CHANNELS[builder]
 
 
 def long_signal(stream, channels, seed):
@@ -90,7 +91,7 @@ def test_public_architecture_streams_exactly(name):
 
 def test_rave_noise_generator_is_refused_at_its_line():
     torch.manual_seed(0)
-    model, channels = thirdparty.rave_generator(noise=True)
+    model, channels = thirdparty.rave_generator(noise=True), thirdparty.INPUT_CHANNELS["rave_generator"]
     with pytest.raises(ns.ConversionError, match=r"rave/blocks.py:\d+: `noise = torch.rand_like\(ir\) \* 2 - 1`: "
                                                  r"random op torch.rand_like: .*SeededNoise"):
         ns.convert(model.eval(), in_channels=channels)

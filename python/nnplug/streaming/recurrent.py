@@ -7,7 +7,6 @@ skips them (its state stays at zero, the offline initial state, and they come ou
 and from then on it sees exactly what offline processing sees. The outputs keep the module's
 own structure, (output, state), so the traced graph around it is unchanged.
 """
-from __future__ import annotations
 
 import copy
 from typing import Final, Tuple
