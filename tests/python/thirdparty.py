@@ -190,15 +190,20 @@ blocks.normalization.mode = 'weight_norm'
 _RAVE = dict(capacity=4, ratios=[2, 2], latent_size=4, kernel_size=3, dilations=[1, 3])
 
 
-def rave_encoder(snake: bool = False):
+# RAVE v2's proportions (strides 4-4-4-2, dilations 1-3-9) at a third of its capacity, without
+# the PQMF: the size `nnplug bench streaming` measures
+RAVE_BENCH = dict(capacity=32, ratios=[4, 4, 4, 2], latent_size=16, kernel_size=3, dilations=[1, 3, 9])
+
+
+def rave_encoder(snake: bool = False, config: dict = _RAVE):
     """EncoderV2: (B, 1, T) -> (B, 2*latent_size = 8, T/4), the raw mean|scale stack."""
     cc.use_cached_conv(False)  # cc.Conv1d etc. are factories that read this flag when called
     act = {"activation": rave_blocks.Snake} if snake else {}
     with _quiet_deprecations():
-        return rave_blocks.EncoderV2(data_size=1, n_out=2, **_RAVE, **act).eval()
+        return rave_blocks.EncoderV2(data_size=1, n_out=2, **config, **act).eval()
 
 
-def rave_generator(snake: bool = False, amplitude_modulation: bool = True, noise: bool = False):
+def rave_generator(snake: bool = False, amplitude_modulation: bool = True, noise: bool = False, config: dict = _RAVE):
     """GeneratorV2: (B, latent_size = 4, L) -> (B, 1, 4L).
 
     v2.gin sets amplitude_modulation=True. noise=True adds the NoiseGeneratorV2
@@ -206,7 +211,7 @@ def rave_generator(snake: bool = False, amplitude_modulation: bool = True, noise
     """
     cc.use_cached_conv(False)
     act = {"activation": rave_blocks.Snake} if snake else {}
-    kw = dict(data_size=1, amplitude_modulation=amplitude_modulation, **_RAVE, **act)
+    kw = dict(data_size=1, amplitude_modulation=amplitude_modulation, **config, **act)
     if noise:
         kw["noise_module"] = partial(rave_blocks.NoiseGeneratorV2, hidden_size=8, data_size=1,
                                      ratios=[2, 2], noise_bands=2, **act)
@@ -283,3 +288,38 @@ INPUT_CHANNELS = {
     "seanet_encoder": _SEANET["channels"],
     "seanet_decoder": _SEANET["dimension"],
 }
+
+
+# ---------------------------------------------------------------- a whole model to export
+class RaveBlocksAutoencoder(torch.nn.Module):
+    """RAVE v2's encoder and generator as one autoencoder (the encoder's mean as the latent):
+    what a RAVE user's trained model is made of, as `nnplug export` takes it."""
+
+    channels = 1
+
+    def __init__(self, config: dict = _RAVE):
+        super().__init__()
+        self.encoder = rave_encoder(snake=True, config=config)
+        self.generator = rave_generator(config=config)
+        self.latent_size = config["latent_size"]
+
+    def encode(self, x):
+        return self.encoder(x)[:, :self.latent_size]
+
+    def decode(self, z):
+        return self.generator(z)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+def rave_autoencoder():
+    """`nnplug export thirdparty:rave_autoencoder`: seeded, so every export is the same model."""
+    torch.manual_seed(0)
+    return RaveBlocksAutoencoder().eval()
+
+
+def rave_autoencoder_bench():
+    """`nnplug bench streaming --models thirdparty:rave_autoencoder_bench` (RAVE_BENCH)."""
+    torch.manual_seed(0)
+    return RaveBlocksAutoencoder(RAVE_BENCH).eval()

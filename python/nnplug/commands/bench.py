@@ -30,8 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "overlap, on one thread, for each buffer size that is a multiple of the "
                                      "model's ratio; with each method's max error against the offline output.")
     p.add_argument("--models", default=DEFAULT_MODELS,
-                   help=f"comma-separated, from {', '.join(MODEL_CONFIGS)} (default: {DEFAULT_MODELS}); "
-                        "models are randomly initialised: speed and exactness do not depend on training")
+                   help=f"comma-separated, from {', '.join(MODEL_CONFIGS)}, or package.module:factory (a callable "
+                        "returning an audio-to-audio nn.Module, as for `nnplug export`; e.g. a third-party "
+                        f"architecture) (default: {DEFAULT_MODELS}); models are randomly initialised: speed and "
+                        "exactness do not depend on training")
     p.add_argument("--buffers", default=DEFAULT_BUFFERS, help=f"buffer sizes in samples (default: {DEFAULT_BUFFERS})")
     p.add_argument("--seconds", type=float, default=5.0, help="seconds of audio per measurement (default: 5)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per method; the median is kept (default: 3)")
@@ -49,10 +51,13 @@ def run_streaming(args: argparse.Namespace) -> int:
     from nnplug.bench.streaming import as_dicts, bench_model, markdown, verdict
     from nnplug.models import build_model, set_randomness
 
+    from nnplug.export import ExportError, load_factory
+
     names = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in names if m not in MODEL_CONFIGS]
+    unknown = [m for m in names if m not in MODEL_CONFIGS and ":" not in m]
     if unknown:
-        raise UserError(f"unknown model(s) {unknown}; choose from {list(MODEL_CONFIGS)}")
+        raise UserError(f"unknown model(s) {unknown}; choose from {list(MODEL_CONFIGS)} or give "
+                        "package.module:factory")
     try:
         buffers = [int(b) for b in args.buffers.split(",")]
     except ValueError:
@@ -62,7 +67,10 @@ def run_streaming(args: argparse.Namespace) -> int:
     with tqdm(desc="bench", unit="run", disable=args.json, file=sys.stderr) as bar:
         for name in names:
             torch.manual_seed(0)
-            model = build_model(MODEL_CONFIGS[name])
+            try:
+                model = build_model(MODEL_CONFIGS[name]) if name in MODEL_CONFIGS else load_factory(name)
+            except ExportError as e:
+                raise UserError(str(e)) from e
             set_randomness(model, enabled=False)   # every method must see the same deterministic model
             params = sum(p.numel() for p in model.parameters())
             bar.write(f"{name}: {params / 1e6:.2f} M parameters")

@@ -191,6 +191,27 @@ class StreamingModule(fx.GraphModule):
         for layer in self.stateful:
             layer.reset()
 
+    def __deepcopy__(self, memo):
+        # GraphModule's copy keeps only what its graph uses: bring the stream's own facts
+        # (delay, ratio, receptive field, the folding recipe...) along, copied with the same memo
+        res = super().__deepcopy__(memo)
+        for key, value in self.__dict__.items():
+            if key not in res.__dict__:
+                res.__dict__[key] = copy.deepcopy(value, memo)
+        return res
+
+    def _apply(self, fn, recurse=True):
+        # folded constants (see _Converter._fold_constants) are recomputed from the converted
+        # parameters, as the offline model computes them at the new precision
+        out = super()._apply(fn, recurse)
+        recipe = self.__dict__.get("_fold_recipe")
+        if recipe is not None:
+            graph, names = recipe
+            with torch.no_grad():
+                for name, value in zip(names, graph()):
+                    setattr(self, name, value)
+        return out
+
 
 def _op_name(node: fx.Node) -> str:
     target = node.target
@@ -261,6 +282,63 @@ class _Variation:
     batched: int        # at batch 2, length T
 
 
+def _varying_ints(node: fx.Node, longer: fx.Node, batched: fx.Node) -> List[_Variation]:
+    """The ints in a node's arguments that differ between the three traces."""
+    out = []
+    for where in ("args", "kwargs"):
+        base, lon, bat = (getattr(n, where) for n in (node, longer, batched))
+        for path, v in _leaves(base):
+            if not isinstance(v, int) or isinstance(v, bool):
+                continue
+            lv, bv = _get_path(lon, path), _get_path(bat, path)
+            if lv != v or bv != v:
+                out.append(_Variation(where, path, v, lv, bv))
+    return out
+
+
+def _rewrite(node: fx.Node, v: _Variation, new: Any) -> None:
+    if v.where == "args":
+        node.args = _set_path(node.args, v.path, new)
+    else:
+        node.kwargs = _set_path(node.kwargs, v.path, new)
+
+
+def _accept_batch_sizes(graph: fx.Graph, node: fx.Node, batch_node: fx.Node,
+                        variations: List[_Variation]) -> List[_Variation]:
+    """Numbers that follow the batch size become `slope * batch + offset`, computed at run time
+    from the input's batch size; the other variations are returned."""
+    rest = []
+    for v in variations:
+        if v.longer != v.base:
+            rest.append(v)
+            continue
+        slope = v.batched - v.base
+        offset = v.base - slope
+        with graph.inserting_before(node):
+            out = graph.call_function(operator.mul, (batch_node, slope)) if slope != 1 else batch_node
+            if offset:
+                out = graph.call_function(operator.add, (out, offset))
+        _rewrite(node, v, out)
+    return rest
+
+
+def _three_traces(root: nn.Module, in_channels: int, example_length: Optional[int]):
+    """(channels, length, base, longer, batched): the method traced at batch 1 and length T, at
+    batch 1 and length 2T, and at batch 2 and length T."""
+    channels, length, graph = _example(root, in_channels, example_length)
+    dtype = next(iter(graph.nodes)).meta["value"].dtype
+    try:
+        longer = trace(root, torch.randn(1, channels, 2 * length, generator=torch.Generator().manual_seed(1),
+                                         dtype=dtype), is_leaf)
+        batched = trace(root, torch.randn(2, channels, length, generator=torch.Generator().manual_seed(2),
+                                          dtype=dtype), is_leaf)
+    except TraceFailure as e:
+        raise ConversionError(f"{e}: the model runs on a signal of {length} samples but not on one of {2 * length} "
+                              "(or on a batch of 2); a streaming model must take any length and batch (a layer "
+                              "sized for one length, such as a Linear over time?)") from e
+    return channels, length, graph, longer, batched
+
+
 class _Converter:
     def __init__(self, root: nn.Module, graphs: Sequence[fx.Graph], lengths: Tuple[int, int], in_channels: int):
         self.root = root
@@ -289,16 +367,7 @@ class _Converter:
 
     # -- what the traces say ---------------------------------------------------------
     def _varying(self, node: fx.Node) -> List[_Variation]:
-        out = []
-        for where in ("args", "kwargs"):
-            base, longer, batched = (getattr(n, where) for n in (node, self.longer[node], self.batched[node]))
-            for path, v in _leaves(base):
-                if not isinstance(v, int) or isinstance(v, bool):
-                    continue
-                lv, bv = _get_path(longer, path), _get_path(batched, path)
-                if lv != v or bv != v:
-                    out.append(_Variation(where, path, v, lv, bv))
-        return out
+        return _varying_ints(node, self.longer[node], self.batched[node])
 
     def _shapes(self, node: fx.Node):
         a = node.meta.get("value")
@@ -406,31 +475,12 @@ class _Converter:
         return Signal(first.rate, target, min(s.lo for s in sigs.values()), max(s.hi for s in sigs.values()),
                       first.time_dim)
 
-    def _batch_expression(self, node: fx.Node, v: _Variation) -> fx.Node:
-        """`slope * batch + offset`, computed at run time from the input's batch size."""
-        slope = v.batched - v.base
-        offset = v.base - slope
-        with self.graph.inserting_before(node):
-            out = self.graph.call_function(operator.mul, (self.batch_node, slope)) if slope != 1 else self.batch_node
-            if offset:
-                out = self.graph.call_function(operator.add, (out, offset))
-        return out
-
     def _rewrite(self, node: fx.Node, v: _Variation, new: Any) -> None:
-        if v.where == "args":
-            node.args = _set_path(node.args, v.path, new)
-        else:
-            node.kwargs = _set_path(node.kwargs, v.path, new)
+        _rewrite(node, v, new)
 
     def _accept_batch_sizes(self, node: fx.Node, variations: List[_Variation]) -> List[_Variation]:
         """Numbers that follow the batch size become runtime expressions; the rest is returned."""
-        rest = []
-        for v in variations:
-            if v.longer == v.base:
-                self._rewrite(node, v, self._batch_expression(node, v))
-            else:
-                rest.append(v)
-        return rest
+        return _accept_batch_sizes(self.graph, node, self.batch_node, variations)
 
     def _refuse_length(self, node: fx.Node, v: _Variation) -> None:
         raise ConversionError(
@@ -968,20 +1018,63 @@ class _Converter:
             node.replace_all_uses_with(inlined if inlined is not None else node.args[0])
             self.graph.erase_node(node)
 
+    def _fold_constants(self) -> Tuple[Dict[str, torch.Tensor], fx.Graph]:
+        """Tensors computed from parameters alone (Snake's 1 / (alpha + 1e-9), a filter built in
+        forward) are computed once here instead of on every call: where such a value meets the
+        signal, it becomes a stored tensor. Returns the new attributes and the graph computing
+        them from the parameters (a dtype change recomputes them: `StreamingModule._apply`)."""
+        folded: Dict[str, torch.Tensor] = {}
+        recipe, copied, results = fx.Graph(), {}, []
+
+        def copy_into_recipe(n: fx.Node) -> fx.Node:
+            if n not in copied:
+                for a in n.all_input_nodes:
+                    copy_into_recipe(a)
+                copied[n] = recipe.node_copy(n, lambda a: copied[a])
+            return copied[n]
+
+        for node in list(self.graph.nodes):
+            if node.op not in ("call_function", "call_method") or self.values.get(node) is not _CONST:
+                continue
+            value = node.meta.get("value")
+            if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+                continue
+            if any(a not in self.longer or self.values.get(a) is not _CONST for a in node.all_input_nodes):
+                continue            # built from a runtime batch size
+            if all(self.values.get(u) is _CONST for u in node.users):
+                continue            # only its last constant step is stored
+            name = f"folded_{len(folded)}"
+            folded[name] = value.detach().clone()
+            results.append(copy_into_recipe(node))
+            with self.graph.inserting_before(node):
+                stored = self.graph.get_attr(name)
+            self.values[stored] = _CONST
+            node.replace_all_uses_with(stored)
+        for node in reversed(list(self.graph.nodes)):
+            if node.op not in ("placeholder", "output") and not node.users:
+                self.graph.erase_node(node)
+        recipe.output(tuple(results))
+        return folded, recipe
+
     def _build(self, out: Signal) -> "StreamingModule":
         self._inline_pointwise()
-        root: Dict[str, Any] = {}
+        folded, recipe = self._fold_constants()
+        root: Dict[str, Any] = dict(folded)
         for node in self.graph.nodes:
             node.meta.pop("value", None)         # the traced tensors: not needed past the analysis
             if node.op == "call_module" and not node.target.startswith("stateful."):
                 root[node.target] = self.modules[node.target]
             elif node.op == "call_module":
                 root[node.target] = self.stateful[int(node.target.split(".")[1])]
-            elif node.op == "get_attr":
+            elif node.op == "get_attr" and node.target not in folded:
                 root[node.target] = _fetch_attr(self.root, node.target)
         self.graph.lint()
         gm = StreamingModule(root, self.graph, class_name=f"Streaming{type(self.root.model).__name__}")
         gm.stateful = nn.ModuleList(self.stateful)
+        if folded:
+            # sharing the stream's parameter objects, so a dtype change reaches both
+            params = {n.target: _fetch_attr(gm, n.target) for n in recipe.nodes if n.op == "get_attr"}
+            gm.__dict__["_fold_recipe"] = (fx.GraphModule(params, recipe), list(folded))
         gm.recompile()
         gm.delay = int(out.delay or 0)
         gm.ratio = int(self.ratio)
@@ -1052,17 +1145,26 @@ def _fetch_attr(root: nn.Module, target: str):
     return obj
 
 
-class _SymbolicTracer(fx.Tracer):
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return is_leaf(m)
-
-
 def trace_offline(model: nn.Module, method: str = "forward") -> fx.GraphModule:
-    """The offline model as an fx graph (no caching): TorchScript-able even when the
-    Python model is not (Python attributes are resolved at trace time). The baselines run
-    it so that all methods are compared in TorchScript."""
+    """The offline model as an fx graph (no caching) that runs at any length and batch:
+    TorchScript-able even when the Python model is not (Python attributes and shape reads are
+    resolved at trace time). The baselines run it so that all methods are compared in
+    TorchScript. Refused when the model's code computes numbers from the signal length."""
     root = _Method(plain_copy(model), method)
-    return fx.GraphModule(root, _SymbolicTracer().trace(root)).eval()
+    _, length, graph, longer, batched = _three_traces(root, 0, None)
+    placeholder = next(n for n in graph.nodes if n.op == "placeholder")
+    with graph.inserting_after(placeholder):
+        batch_node = graph.call_method("size", (placeholder, 0))
+    for node, lon, bat in zip([n for n in graph.nodes if n is not batch_node], longer.nodes, batched.nodes):
+        for v in _accept_batch_sizes(graph, node, batch_node, _varying_ints(node, lon, bat)):
+            raise ConversionError(f"{_where(node)}: '{_qualified(node)}' is given {v.base} for a signal of {length} "
+                                  f"samples and {v.longer} for {2 * length}: an offline graph traced once cannot "
+                                  "follow it")
+    for node in graph.nodes:
+        node.meta.pop("value", None)
+    if not batch_node.users:
+        graph.erase_node(batch_node)
+    return fx.GraphModule(root, graph).eval()
 
 
 # Example lengths tried, shortest first: the first on which the model runs with every
@@ -1137,17 +1239,7 @@ def convert(model: nn.Module, method: str = "forward", in_channels: int = 0, exa
         raise ConversionError(f"{type(model).__name__} has no method '{method}'")
     plain = plain_copy(model)
     root = _Method(plain, method)
-    channels, length, graph = _example(root, in_channels, example_length)
-    dtype = next(iter(graph.nodes)).meta["value"].dtype
-    try:
-        longer = trace(root, torch.randn(1, channels, 2 * length, generator=torch.Generator().manual_seed(1),
-                                         dtype=dtype), is_leaf)
-        batched = trace(root, torch.randn(2, channels, length, generator=torch.Generator().manual_seed(2),
-                                          dtype=dtype), is_leaf)
-    except TraceFailure as e:
-        raise ConversionError(f"{e}: the model runs on a signal of {length} samples but not on one of {2 * length} "
-                              "(or on a batch of 2); a streaming model must take any length and batch (a layer "
-                              "sized for one length, such as a Linear over time?)") from e
+    channels, length, graph, longer, batched = _three_traces(root, in_channels, example_length)
     stream = _Converter(root, [graph, longer, batched], (length, 2 * length), in_channels).run()
     stream.in_channels = channels
     if prove:
