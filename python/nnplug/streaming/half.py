@@ -21,7 +21,7 @@ import torch.nn as nn
 from torch.nn.utils import parametrize
 
 from .cached import CachedConv1d, CachedConvTranspose1d
-from .convert import effective_weight
+from .module import effective_weight
 
 HALF_MIN_WEIGHTS = 100_000
 

@@ -30,6 +30,7 @@ import torch.fx as fx
 import torch.nn as nn
 
 from .check import interior_margins
+from .module import StreamingLeaf, _Method, is_leaf
 from .trace import ConversionError, location_of, trace
 
 PROOF_TOLERANCE = 1e-9
@@ -44,7 +45,6 @@ class _Silence(nn.Module):
 
 
 def _silence_noise(model: nn.Module) -> None:
-    from .convert import StreamingLeaf
     for name, module in list(model.named_modules()):
         if isinstance(module, StreamingLeaf) and not module.time_locked and name:
             parent, _, child = name.rpartition(".")
@@ -97,7 +97,6 @@ def prove(plain: nn.Module, stream, method: str, channels: int) -> None:
     streamed = copy.deepcopy(stream).double()
     _silence_noise(offline)
     for i, layer in enumerate(streamed.stateful):
-        from .convert import StreamingLeaf
         if isinstance(layer, StreamingLeaf) and not layer.time_locked:
             streamed.stateful[i] = _Silence()
     streamed.reset()
@@ -150,7 +149,6 @@ def _compare(reference: List[torch.Tensor], got: List[torch.Tensor], delay: int,
 def _first_divergence(offline: nn.Module, stream, method: str, x: torch.Tensor, sizes: List[int]) -> str:
     """The first intermediate signal (in the stream's graph order) whose stream values differ
     from the offline ones."""
-    from .convert import _Method, is_leaf
     graph = trace(_Method(offline, method), x, is_leaf)
     offline_values = {n.name: n.meta.get("value") for n in graph.nodes}
     streamed = copy.deepcopy(stream).double()
