@@ -56,7 +56,7 @@ def build_lock(build_dir: Path):
 
 def build(config: str = "Release", build_dir: Path | str = "build", juce_dir: str | None = None,
           targets: list[str] | None = None, jobs: int | None = None, verbose: bool = False) -> dict[str, Path]:
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     if config not in ("Release", "Debug"):
         raise UserError(f"--config must be Release or Debug, not {config}")
     cmake = shutil.which("cmake")
@@ -76,7 +76,7 @@ def build(config: str = "Release", build_dir: Path | str = "build", juce_dir: st
 
 
 def _configure_and_build(cmake, configure, build_dir, config, targets, jobs, verbose) -> dict[str, Path]:
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     start = time.time()
     print(f"configuring {build_dir} ({config})", flush=True)
     r = subprocess.run(configure, capture_output=True, text=True)

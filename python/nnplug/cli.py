@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from nnplug.errors import NnplugError
+
 # module name in nnplug.commands -> one-line summary shown by `nnplug --help`
 COMMANDS = {
     "bench": "measure streaming (and plugin) speed against the alternatives",
@@ -22,10 +24,6 @@ COMMANDS = {
     "validate": "prove the built plugin bit-identical to its model, in pedalboard and DawDreamer",
     "presets": "YAML presets: check, build (.vstpreset, factory programs), pack, install, list",
 }
-
-
-class UserError(Exception):
-    """An error caused by the user's input: printed as one clear line, no traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except UserError as e:
+    except NnplugError as e:
         print(f"nnplug {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

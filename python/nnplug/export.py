@@ -36,6 +36,7 @@ from nnplug import streaming as ns
 from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buffers
 from nnplug.streaming.half import HALF_MIN_WEIGHTS, round_to_half, store_half
 from nnplug.streaming.reparam import plain_copy
+from nnplug.errors import NnplugError
 
 FORMAT_VERSION = 1
 METADATA_FILE = "nnplug.json"
@@ -49,7 +50,7 @@ MAX_AUDIO_CHANNELS = 2
 EXACT_TOLERANCE = 1e-4
 
 
-class ExportError(ValueError):
+class ExportError(NnplugError, ValueError):
     """The model cannot be exported as asked; the message names the method, the shapes and the fix."""
 
 

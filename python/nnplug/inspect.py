@@ -17,12 +17,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 
 import torch
+from nnplug.errors import NnplugError
 
 METADATA_FILE = "nnplug.json"
 REQUIRED_META = ("format_version", "name", "sample_rate", "ratio", "delay", "methods")
 
 
-class InspectError(ValueError):
+class InspectError(NnplugError, ValueError):
     """The file cannot be read as an nn~-convention model; the message says why and what to do."""
 
 

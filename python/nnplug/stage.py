@@ -36,7 +36,7 @@ def validate_model(path: Path) -> dict:
     Uses `nnplug.inspect` when it is available (it reads RAVE exports too); otherwise a
     minimal check of the nn~ convention with torch directly.
     """
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     try:
         from nnplug.inspect import InspectError, check_runs, inspect_file  # the `nnplug inspect` reader
     except ImportError:
@@ -69,7 +69,7 @@ def validate_model(path: Path) -> dict:
 
 
 def stage(plugin: Path, models: list[Path], presets: Path | None = None, default: str | None = None) -> Path:
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     plugin = Path(plugin)
     if not plugin.exists():
         raise UserError(f"plugin bundle not found: {plugin} (run `nnplug build` first)")

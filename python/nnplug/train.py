@@ -191,25 +191,6 @@ def save_checkpoint(path: str, model: RaveModel, extra: Optional[Dict] = None) -
     os.replace(tmp, path)
 
 
-def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:
-    p = parser or argparse.ArgumentParser(prog="nnplug train", description=__doc__.splitlines()[0])
-    p.add_argument("--size", default="small", help="model size: tiny, small or v2 (default small)")
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--length", type=int, default=16384, help="training excerpt length in samples")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--beta", type=float, default=1e-3, help="KL weight")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sample-rate", type=int, default=44100)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("-o", "--output", default="model.ckpt", help="checkpoint path (weights only)")
-    p.add_argument("--export", default=None, help="also export the trained model to this .ts path")
-    p.add_argument("--name", default="nnplug-default")
-    p.add_argument("--no-noise", action="store_true", help="export with randomness switched off")
-    p.add_argument("--report", default=None, help="write losses and timings as JSON here")
-    return p
-
-
 def run(args: argparse.Namespace) -> int:
     result = train(size=args.size, steps=args.steps, batch=args.batch, length=args.length, lr=args.lr,
                    beta=args.beta, seed=args.seed, sample_rate=args.sample_rate, threads=args.threads)
@@ -238,7 +219,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    return run(build_parser().parse_args(argv))
+    from nnplug.commands.train import add_arguments
+    parser = argparse.ArgumentParser(prog="nnplug train", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import numpy as np
 
 from nnplug.hosts import UNITY, Host, open_host, staged_bundle
 from nnplug.runtime import plugin_execution
+from nnplug.errors import NnplugError
 
 SR = 44100
 DEFAULT_BLOCKS = (1, 32, 64, 100, 256, 333, 512, 1000, 2048, 4096)
@@ -49,7 +50,7 @@ EPS32 = float(np.finfo(np.float32).eps)
 SETTINGS_ULPS = 8
 
 
-class ValidationError(ValueError):
+class ValidationError(NnplugError, ValueError):
     """Bad input to validate/render (printed as a user error by the CLI)."""
 
 

@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from nnplug.cli import UserError
+from nnplug.errors import UserError
 
 DEFAULT_BUFFERS = "64,128,256,512,1024,2048,4096,8192"
 DEFAULT_MODELS = "seed,rave-2048"

@@ -35,7 +35,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     from nnplug.export import ExportError, export, load_config, load_factory
 
     try:

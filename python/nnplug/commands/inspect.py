@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     from nnplug.inspect import InspectError, format_info, inspect_file
 
     try:

@@ -56,14 +56,14 @@ def _bundle(args) -> Path:
 
 
 def _invalid(e) -> int:
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     for p in e.problems:
         print(p, file=sys.stderr)
     raise UserError(f"{len(e.problems)} problem(s); nothing written")
 
 
 def run_check(args) -> int:
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     from nnplug.presets import check_dir
     presets, problems, info = check_dir(args.dir, _bundle(args))
     for p in problems:

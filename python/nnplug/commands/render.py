@@ -29,7 +29,7 @@ def run(args) -> int:
     import numpy as np
 
     from nnplug.audio import read_wav, resample, to_stereo, write_wav
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     from nnplug.hosts import open_host, parse_param_assignment, staged_bundle
 
     if not args.plugin.exists():

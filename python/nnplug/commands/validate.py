@@ -32,7 +32,7 @@ def run(args) -> int:
     import json
     import sys
 
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     from nnplug.validate import DEFAULT_BLOCKS, ValidationError, format_table, run_validate, write_report
 
     if not args.plugin.exists():

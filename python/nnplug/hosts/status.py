@@ -23,13 +23,14 @@ import struct
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
+from nnplug.errors import NnplugError
 
 MAGIC = b"VC2!"
 _B64 = ".ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+"
 _B64_INDEX = {c: i for i, c in enumerate(_B64)}
 
 
-class StateFormatError(ValueError):
+class StateFormatError(NnplugError, ValueError):
     """The bytes are not a state in the format described above."""
 
 

@@ -143,7 +143,7 @@ def _default_sha(bundle: Path, staged: dict) -> Optional[str]:
 
 
 def check_dir(directory: Path, bundle: Path) -> Tuple[List[Preset], List[Problem], PluginInfo]:
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     directory = Path(directory)
     if not directory.is_dir():
         raise UserError(f"presets directory not found: {directory}")

@@ -49,7 +49,7 @@ TOP = {"presets": (".vstpreset",), "sources": (".yaml", ".yml"), "models": (".ts
 
 
 def _err(msg: str):
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     return UserError(msg)
 
 

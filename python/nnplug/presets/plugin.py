@@ -108,7 +108,7 @@ def _state_of(plugin) -> Tuple[str, str]:
 
 def read_plugin(bundle: Union[str, Path]) -> PluginInfo:
     """Load `bundle` in pedalboard and read its parameter list (see the module docstring)."""
-    from nnplug.cli import UserError
+    from nnplug.errors import UserError
     bundle = Path(bundle)
     if not bundle.exists():
         raise UserError(f"plugin bundle not found: {bundle} (run `nnplug build` first)")

@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 from xml.sax.saxutils import quoteattr
+from nnplug.errors import NnplugError
 
 HEADER = struct.Struct("<4si32sq")
 ENTRY = struct.Struct("<4sqq")
@@ -22,7 +23,7 @@ XML_MAGIC = b"VC2!"
 MAX_CHUNKS = 64
 
 
-class PresetFormatError(ValueError):
+class PresetFormatError(NnplugError, ValueError):
     pass
 
 

@@ -23,9 +23,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import torch
 import torch.fx as fx
 import torch.nn as nn
+from nnplug.errors import NnplugError
 
 
-class ConversionError(ValueError):
+class ConversionError(NnplugError, ValueError):
     """The model cannot be streamed as it is; the message names the user's line, the module
     and the operation, and why."""
 
