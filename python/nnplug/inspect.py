@@ -10,17 +10,17 @@ streaming (cached state present), determinism (two fresh loads, same input, same
 from __future__ import annotations
 
 import json
-import math
-import os
-import zipfile
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 
 import torch
+
+from nnplug import contract
+from nnplug.contract import MAX_ABS_OUTPUT, MAX_REALTIME_FACTOR
 from nnplug.errors import NnplugError
 
-METADATA_FILE = "nnplug.json"
 REQUIRED_META = ("format_version", "name", "sample_rate", "ratio", "delay", "methods")
+METADATA_FILE = contract.METADATA_FILE
 
 
 class InspectError(NnplugError, ValueError):
@@ -56,29 +56,11 @@ def _attr(module, name: str):
         return None
 
 
-def _is_torchscript_zip(path: str) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as z:
-        names = z.namelist()
-    return any(n.endswith("/data.pkl") for n in names) and any("/code/" in n for n in names)
-
-
 def _load(path: str):
-    if not os.path.exists(path):
-        raise InspectError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise InspectError(f"{path} is a directory, not a TorchScript file")
-    if not _is_torchscript_zip(path):
-        raise InspectError(f"{path} is not a TorchScript file (expected a torch.jit.save archive). A checkpoint "
-                           "made by torch.save holds weights only: export it first with `nnplug export`")
-    extra = {METADATA_FILE: ""}
     try:
-        module = torch.jit.load(path, map_location="cpu", _extra_files=extra)
-    except Exception as e:  # noqa: BLE001 - torch raises RuntimeError and others for broken archives
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InspectError(f"{path} is not a loadable TorchScript file: {first}") from e
-    return module, extra[METADATA_FILE]
+        return contract.load(path)
+    except contract.ContractError as e:
+        raise InspectError(str(e)) from e
 
 
 def _params(module, name: str, path: str) -> Dict[str, int]:
@@ -116,10 +98,6 @@ def _method_names(module, path: str) -> List[str]:
                                "out_ratio]")
         names.insert(0, "forward")
     return [n for n in names]
-
-
-def _lcm(a: int, b: int) -> int:
-    return a * b // math.gcd(a, b)
 
 
 def _is_streaming(module) -> bool:
@@ -177,10 +155,7 @@ def _check_deterministic(path: str, params: Dict[str, int], ratio: int) -> bool:
     return torch.equal(ys[0], ys[1])
 
 
-# What the plugin refuses too (plugin/src/ModelHost.cpp): keep the limits in step.
-MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768000
-MAX_ABS_OUTPUT = 1000.0      # a model output beyond +60 dBFS is a broken model
-MAX_REALTIME_FACTOR = 10.0   # buffers taking longer than 10x their duration (TRIAL_CALLS in a row): too slow
+# The plugin's own limits are the contract's (nnplug.contract, mirroring plugin/src/ModelHost.h).
 TRIAL_CALLS = 4              # TorchScript runs the first two calls unoptimized (slow); the plugin allows 4
 CHECK_BUFFERS = 16
 
@@ -271,41 +246,17 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
                 raise InspectError(f"{path}: metadata for method '{n}' ({m}) disagrees with {n}_params "
                                    f"{list(p.values())}; the file was altered after export: re-export it")
 
-    if metadata is not None:
-        kind = "nnplug"
-    elif "sampling_rate" in attributes or rave is not None:
-        kind = "rave-v1"
-    elif "sr" in attributes and ("full_latent_size" in attributes or "latent_size" in attributes):
-        kind = "rave-v2"
-    else:
-        kind = "nn~"
-
-    ratio = 1
-    for p in methods.values():
-        ratio = _lcm(ratio, _lcm(p["in_ratio"], p["out_ratio"]))
-    if metadata:
-        ratio = _lcm(ratio, int(metadata["ratio"]))
-
-    sample_rate = None
-    for key in ("sr", "sampling_rate", "_rave.sr", "_rave.sampling_rate"):
-        if isinstance(attributes.get(key), (int, float)):
-            sample_rate = int(attributes[key])
-            break
-    if metadata:
-        sample_rate = int(metadata["sample_rate"])
-    if sample_rate is not None and not (MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE):
-        raise InspectError(f"{path}: sample rate {sample_rate} Hz is not plausible (expected {MIN_SAMPLE_RATE} to "
-                           f"{MAX_SAMPLE_RATE} Hz); the plugin refuses it. Re-export with the right sample rate")
+    # what the plugin reads (format, played path, ratio, sample rate, latent size): the contract
+    try:
+        facts = contract.read_module(module, meta_text or "", path)
+    except contract.ContractError as e:
+        raise InspectError(f"{path}: the plugin refuses this file: {e}") from e
+    kind = facts.format
+    ratio = facts.ratio
+    sample_rate = int(facts.sample_rate) if facts.sample_rate is not None else None
     if sample_rate is None:
         warnings.append("no sample rate in the file (no sr / sampling_rate attribute): the plugin will have to assume one")
-
-    latent = None
-    if metadata:
-        latent = int(metadata.get("latent_size") or 0) or None
-    elif isinstance(attributes.get("latent_size"), int):
-        latent = attributes["latent_size"]
-    elif "encode" in methods:
-        latent = methods["encode"]["out_channels"]
+    latent = facts.latent_size or (methods["encode"]["out_channels"] if "encode" in methods else None)
 
     streaming = bool(metadata.get("streaming")) if metadata else _is_streaming(module)
     if not streaming:

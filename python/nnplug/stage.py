@@ -31,41 +31,19 @@ def models_dir(bundle: Path) -> Path:
 
 
 def validate_model(path: Path) -> dict:
-    """Load a model the way the plugin does and check its interface; returns a summary.
-
-    Uses `nnplug.inspect` when it is available (it reads RAVE exports too); otherwise a
-    minimal check of the nn~ convention with torch directly.
-    """
+    """Read a model the way the plugin does (`nnplug inspect`, on the contract reader) and run it
+    as the plugin would at load; returns a summary."""
     from nnplug.errors import UserError
+    from nnplug.inspect import InspectError, check_runs, inspect_file
     try:
-        from nnplug.inspect import InspectError, check_runs, inspect_file  # the `nnplug inspect` reader
-    except ImportError:
-        inspect_file = None
-    if inspect_file is not None:
-        try:
-            info = inspect_file(str(path), measure=False)
-            # what the plugin would refuse at load (or drop while playing): run it first
-            check_runs(str(path), info)
-        except InspectError as e:
-            raise UserError(str(e))
-        if info.metadata is not None and info.metadata.get("streaming") is False:
-            raise UserError(f"{path}: not a streaming model (its nnplug metadata says streaming: false); the plugin "
-                            "refuses it. Convert it with nnplug.streaming.convert and export it again")
-        meta = info.metadata or {}
-        return {"name": meta.get("name") or Path(path).stem, "sample_rate": info.sample_rate,
-                "methods": list(info.methods)}
-    import torch
-    extra = {"nnplug.json": ""}
-    try:
-        m = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    except Exception as e:  # noqa: BLE001 - any load failure is the user's file
-        raise UserError(f"{path}: not a loadable TorchScript model ({str(e).splitlines()[0]})")
-    meta = json.loads(extra["nnplug.json"]) if extra["nnplug.json"] else {}
-    methods = [n for n in ("forward", "encode", "decode") if hasattr(m, f"{n}_params")]
-    if not methods:
-        raise UserError(f"{path}: no <method>_params buffer: not an nn~-convention model")
-    return {"name": meta.get("name") or path.stem, "sample_rate": meta.get("sample_rate") or getattr(m, "sr", None),
-            "methods": methods}
+        info = inspect_file(str(path), measure=False)
+        # what the plugin would refuse at load (or drop while playing): run it first
+        check_runs(str(path), info)
+    except InspectError as e:
+        raise UserError(str(e))
+    meta = info.metadata or {}
+    return {"name": meta.get("name") or Path(path).stem, "sample_rate": info.sample_rate,
+            "methods": list(info.methods)}
 
 
 def stage(plugin: Path, models: list[Path], presets: Path | None = None, default: str | None = None) -> Path:

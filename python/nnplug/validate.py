@@ -34,6 +34,8 @@ import numpy as np
 
 from nnplug.hosts import UNITY, Host, open_host, staged_bundle
 from nnplug.runtime import plugin_execution
+from nnplug import contract
+from nnplug.contract import Contract
 from nnplug.errors import NnplugError
 
 SR = 44100
@@ -55,96 +57,8 @@ class ValidationError(NnplugError, ValueError):
 
 
 # ---------------------------------------------------------------------------------------------
-# the model, as the plugin reads it
-@dataclass
-class ModelFacts:
-    path: str
-    name: str
-    format: str
-    sample_rate: Optional[float]
-    ratio: int
-    delay: int                 # counted by the plugin (0 when unknown)
-    delay_known: bool
-    latent_path: bool
-    in_channels: int
-    out_channels: int
-    deterministic: bool        # what the file says (RAVE exports: False)
-    methods: Dict[str, List[int]] = field(default_factory=dict)
-
-
-def _load(path: str):
-    import torch
-    extra = {"nnplug.json": ""}
-    m = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    m.eval()
-    meta = extra["nnplug.json"]
-    if not meta and hasattr(m, "nnplug_metadata"):
-        meta = str(m.nnplug_metadata)
-    return m, meta
-
-
-def model_facts(path: Union[str, Path]) -> ModelFacts:
-    """What the plugin's ModelHost reads from a file (same rules, same order of trust)."""
-    path = str(path)
-    try:
-        m, meta_text = _load(path)
-    except Exception as e:  # noqa: BLE001
-        raise ValidationError(f"{path}: not a loadable TorchScript model ({str(e).splitlines()[0]})") from e
-    methods: Dict[str, List[int]] = {}
-    for name in ("forward", "encode", "decode"):
-        if hasattr(m, name) and hasattr(m, f"{name}_params"):
-            methods[name] = [int(v) for v in getattr(m, f"{name}_params").flatten().tolist()]
-    fwd = methods.get("forward", [0, 1, 0, 1])
-    ratio = max(1, fwd[1], fwd[3])
-    fmt, sr, delay, delay_known, det = "nn~", None, 0, False, True
-    method_delay: Dict[str, int] = {}
-    if hasattr(m, "full_latent_size") or (hasattr(m, "sr") and hasattr(m, "latent_size")):
-        fmt, sr, det = "rave-v2", getattr(m, "sr", None), False
-    elif hasattr(m, "sampling_rate") and hasattr(m, "_rave"):
-        fmt, sr, det = "rave-v1", getattr(m, "sampling_rate", None), False
-    else:
-        sr = getattr(m, "sr", None) if hasattr(m, "sr") else getattr(m, "sampling_rate", None)
-    name = Path(path).stem
-    if meta_text:
-        meta = json.loads(meta_text)
-        fmt = "nnplug"
-        name = meta.get("name") or name
-        sr = meta.get("sample_rate", sr)
-        ratio = math.lcm(ratio, int(meta.get("ratio", 1)))
-        if isinstance(meta.get("delay"), (int, float)):
-            delay = max(0, int(meta["delay"]))
-            delay_known = int(meta["delay"]) >= 0
-        det = bool(meta.get("deterministic", True))
-        for k, v in (meta.get("methods") or {}).items():
-            if isinstance(v, dict) and isinstance(v.get("delay"), (int, float)):
-                method_delay[k] = int(v["delay"])
-    e, d = methods.get("encode"), methods.get("decode")
-    latent = bool(e and d and e[1] == 1 and d[3] == 1 and e[2] == d[0] and e[3] == d[1] and e[3] >= 1)
-    if latent:
-        ratio = math.lcm(ratio, e[3])
-        if method_delay.get("encode", -1) >= 0 and method_delay.get("decode", -1) >= 0:
-            # each method's delay counts samples of its own output rate: encode's latent frames
-            # are out_ratio audio samples apart
-            delay = method_delay["encode"] * e[3] + method_delay["decode"]
-            delay_known = True
-    elif "forward" not in methods:
-        raise ValidationError(f"{path}: no usable method (needs forward_params, or encode/decode)")
-    ci = e[0] if latent else fwd[0]
-    co = d[2] if latent else fwd[2]
-    return ModelFacts(path, name, fmt, float(sr) if sr else None, ratio, delay if delay_known else 0,
-                      delay_known, latent, ci, co, det, methods)
-
-
-def buffer_size(choice: Union[str, int, float], ratio: int) -> int:
-    """The plugin's N for its `buffer_size` choice: the request (Auto = 1024) rounded up to the ratio."""
-    want = 1024 if str(choice).strip().lower() == "auto" else int(float(str(choice)))
-    ratio = max(1, int(ratio))
-    return -(-want // ratio) * ratio
-
-
-# ---------------------------------------------------------------------------------------------
 # the reference
-def reference(facts: ModelFacts, x: np.ndarray, n: int, mono_mode: str = "Per channel",
+def reference(facts: Contract, x: np.ndarray, n: int, mono_mode: str = "Per channel",
               total: Optional[int] = None) -> np.ndarray:
     """The model run in Python the way the plugin runs it, on host channels x (H, T).
     Returns (H, total) float32 (total >= T, input zero-padded), with no buffering delay."""
@@ -167,7 +81,7 @@ def reference(facts: ModelFacts, x: np.ndarray, n: int, mono_mode: str = "Per ch
         lanes = np.stack([xp[c % H] for c in range(ci)])[None]
     batch = lanes.shape[0]
 
-    m, _ = _load(facts.path)
+    m, _ = contract.load(facts.path)
 
     def run(inp):
         if facts.latent_path:
@@ -362,7 +276,7 @@ def first_difference(y: np.ndarray, e: np.ndarray, segments=()) -> Optional[Dict
             "segment": seg}
 
 
-def compare(host: Host, mode: str, block, signal: Signal, y: np.ndarray, ref: np.ndarray, facts: ModelFacts,
+def compare(host: Host, mode: str, block, signal: Signal, y: np.ndarray, ref: np.ndarray, facts: Contract,
             n: int, reported: int, seconds: float, deterministic: bool) -> Row:
     T = signal.audio.shape[1]
     changing = not isinstance(block, (int, np.integer))
@@ -492,7 +406,10 @@ def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Se
     model = Path(model)
     if not model.is_file():
         raise ValidationError(f"model not found: {model}")
-    facts = model_facts(model)
+    try:
+        facts = contract.read(model)
+    except contract.ContractError as e:
+        raise ValidationError(str(e)) from e
     blocks = _parse_blocks(blocks)
     signals = [suite(sample_rate)]
     if long_signal:
@@ -500,8 +417,8 @@ def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Se
     signals += [wav_signal(p, sample_rate) for p in inputs]
 
     # Deterministic? The file's word, confirmed by two fresh runs.
-    probe = signals[0].audio[:, : 8 * buffer_size("Auto", facts.ratio)]
-    n0 = buffer_size("Auto", facts.ratio)
+    probe = signals[0].audio[:, : 8 * contract.buffer_size("Auto", facts.ratio)]
+    n0 = contract.buffer_size("Auto", facts.ratio)
     deterministic = facts.deterministic and np.array_equal(reference(facts, probe, n0), reference(facts, probe, n0))
     if deterministic:
         statement = "deterministic model: bit-identity required (np.array_equal) at unity settings"
@@ -541,7 +458,7 @@ def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Se
                 log(f"{hname}: no changing block-size sequence (it renders at one fixed block size)")
             for mode in modes:
                 host.set_param("inference_mode", mode)
-                n = buffer_size(host.get_param("buffer_size"), facts.ratio)
+                n = contract.buffer_size(host.get_param("buffer_size"), facts.ratio)
                 mono = str(host.get_param("mono_mode"))
                 for b in blocks:
                     if not isinstance(b, int) and not host.supports_block_sequence:
@@ -576,7 +493,7 @@ def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Se
     return Result(asdict(facts), rows, setting_rows, deterministic, statement, time.time() - t_start, plots)
 
 
-def check_settings(host: Host, facts: ModelFacts, sig: Signal, get_ref) -> List[SettingRow]:
+def check_settings(host: Host, facts: Contract, sig: Signal, get_ref) -> List[SettingRow]:
     """Output gain, dry/wet and input gain against their analytic result from the reference."""
     out: List[SettingRow] = []
     x = sig.audio
@@ -589,7 +506,7 @@ def check_settings(host: Host, facts: ModelFacts, sig: Signal, get_ref) -> List[
         for label, values in cases:
             host.set_params(UNITY)
             host.set_params(values)
-            n = buffer_size(host.get_param("buffer_size"), facts.ratio)
+            n = contract.buffer_size(host.get_param("buffer_size"), facts.ratio)
             mono = str(host.get_param("mono_mode"))
             settle(host)
             y = host.render(x, block)

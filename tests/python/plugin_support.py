@@ -82,9 +82,10 @@ def reference(path: Path, x: np.ndarray, n: int) -> np.ndarray:
     """The .ts run in Python the way the plugin runs it (`nnplug.validate.reference`: a fresh
     load, `plugin_execution`, every host channel as one batch item of a mono model, buffers of
     exactly n samples). x: (channels, T), T a multiple of n. Returns float32 (channels, T)."""
-    from nnplug.validate import model_facts, reference as run_reference
+    from nnplug import contract
+    from nnplug.validate import reference as run_reference
     assert x.shape[1] % n == 0
-    return run_reference(model_facts(path), np.ascontiguousarray(x, np.float32), n)
+    return run_reference(contract.read(path), np.ascontiguousarray(x, np.float32), n)
 
 
 def exact_shifts(y: np.ndarray, ref: np.ndarray, candidates: range) -> list[int]:

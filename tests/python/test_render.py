@@ -10,7 +10,8 @@ import pytest
 
 from host_fixtures import ROOT, SR, require_plugin, seed_model, vst3  # noqa: F401
 from nnplug.audio import read_wav, write_wav
-from nnplug.validate import buffer_size, model_facts, reference, shifted
+from nnplug.contract import buffer_size, read as model_facts
+from nnplug.validate import reference, shifted
 
 
 def nnplug(*args):

@@ -43,8 +43,8 @@ def test_raw_state_round_trip(original, seed_bundle, signal):  # noqa: F811
 
 def _delay(bundle) -> int:
     from nnplug.stage import models_dir
-    from nnplug.validate import model_facts
-    return model_facts(next(models_dir(bundle).glob("*.ts"))).delay
+    from nnplug import contract
+    return contract.read(next(models_dir(bundle).glob("*.ts"))).delay
 
 
 def test_vstpreset_round_trip_in_both_hosts(original, seed_bundle, signal, tmp_path):  # noqa: F811

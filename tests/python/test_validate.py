@@ -13,7 +13,8 @@ import pytest
 from host_fixtures import (DEFAULT_MODEL, ROOT, SR, default_model, half_weights_model, rave_like_model,  # noqa: F401
                            require_plugin, seed_model, stochastic_model, vst3)
 from nnplug.hosts import PARAMETERS, block_sequence, open_host, parse_param_assignment, stage_copy
-from nnplug.validate import (CHANGING, DEFAULT_BLOCKS, buffer_size, measure_shift, model_facts, run_validate,
+from nnplug.contract import buffer_size, read as model_facts
+from nnplug.validate import (CHANGING, DEFAULT_BLOCKS, measure_shift, run_validate,
                              shifted)
 
 ALL_BLOCKS = [str(b) for b in DEFAULT_BLOCKS] + ["changing"]

@@ -436,11 +436,11 @@ def bench_plugin(plugin: Path, model: Path, *, blocks: Sequence[int] = DEFAULT_B
     import torch
 
     from nnplug.hosts import staged_bundle
-    from nnplug.validate import buffer_size, model_facts
+    from nnplug import contract
 
-    facts = model_facts(model)
+    facts = contract.read(model)
     sr = float(facts.sample_rate or 44100)
-    n = buffer_size(buffer if buffer else "Auto", facts.ratio)
+    n = contract.buffer_size(buffer if buffer else "Auto", facts.ratio)
     choice = str(buffer) if buffer else None
     per_channel = facts.in_channels == 1 and channels > 1
     batch = channels if per_channel else 1

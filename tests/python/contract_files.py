@@ -1,0 +1,84 @@
+"""Real TorchScript files made from the descriptions in tests/contract_cases/*.json, for the
+contract tests: the methods with their `_params` buffers, `get_methods`, `reset`, attributes,
+submodules and nnplug metadata a case names, and nothing else."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List
+
+import torch
+import torch.nn as nn
+
+CASES = Path(__file__).resolve().parents[1] / "contract_cases"
+
+
+def _forward(self, x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+def _encode(self, x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+def _decode(self, z: torch.Tensor) -> torch.Tensor:
+    return z
+
+
+def _reset(self) -> None:
+    pass
+
+
+def _get_methods(self) -> List[str]:
+    return self.listed
+
+
+_METHODS = {"forward": _forward, "encode": _encode, "decode": _decode}
+
+
+class _Attributes(nn.Module):
+    """A submodule that only carries attributes (RAVE v1's `_rave`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.marker = 1
+
+
+def cases() -> List[str]:
+    return sorted(p.stem for p in CASES.glob("*.json"))
+
+
+def load_case(name: str) -> dict:
+    return json.loads((CASES / f"{name}.json").read_text())
+
+
+def make_file(case: dict, path: Path) -> Path:
+    spec = case["file"]
+    body = {}
+    for method in spec["methods"]:
+        fn = _METHODS[method]
+        body[method] = fn if method == "forward" else torch.jit.export(fn)
+    if "forward" not in body:
+        body["forward"] = _forward       # TorchScript needs one; without forward_params it is not a method here
+    if spec.get("reset"):
+        body["reset"] = torch.jit.export(_reset)
+    if "get_methods" in spec:
+        body["get_methods"] = torch.jit.export(_get_methods)
+    cls = type("ContractCase", (nn.Module,), body)
+    module = cls()
+    nn.Module.__init__(module)
+    for method, params in spec["methods"].items():
+        dtype = torch.float32 if method in spec.get("float_params", []) else torch.int64
+        module.register_buffer(f"{method}_params", torch.tensor(params, dtype=dtype))
+    if "get_methods" in spec:
+        module.listed = list(spec["get_methods"])
+    for key, value in spec.get("attributes", {}).items():
+        setattr(module, key, value)
+    for name in spec.get("submodules", []):
+        setattr(module, name, _Attributes())
+    if "metadata_attribute" in spec:
+        module.nnplug_metadata = json.dumps(spec["metadata_attribute"])
+    scripted = torch.jit.script(module)
+    extra = {"nnplug.json": json.dumps(spec["metadata"])} if "metadata" in spec else {}
+    torch.jit.save(scripted, str(path), _extra_files=extra)
+    return path
