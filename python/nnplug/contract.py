@@ -73,6 +73,7 @@ class Contract:
     description: str = ""
     version: str = ""
     metadata: Optional[Dict[str, Any]] = None
+    refusals: List[str] = field(default_factory=list)   # why the plugin refuses the file at load
 
     @property
     def played(self) -> str:
@@ -172,8 +173,10 @@ def _int(value, fallback: int) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fallback
 
 
-def read_module(module, metadata_text: str = "", path: str = "") -> Contract:
-    """The contract of a loaded module (`load`), as ModelHost reads it."""
+def read_module(module, metadata_text: str = "", path: str = "", strict: bool = True) -> Contract:
+    """The contract of a loaded module (`load`), as ModelHost reads it. A file the plugin refuses
+    raises ContractError with its message; with `strict=False` the reasons are only listed in
+    `refusals` (to describe such a file, as `nnplug inspect` does)."""
     methods = {m: p for m in METHODS if (p := _params(module, m)) is not None}
     forward = methods.get("forward")
     ratio = max(1, forward[1], forward[3]) if forward else 1
@@ -200,6 +203,8 @@ def read_module(module, metadata_text: str = "", path: str = "") -> Contract:
     if text:
         _read_metadata(contract, text)
     _settle(contract)
+    if strict and contract.refusals:
+        raise ContractError(contract.refusals[0])
     return contract
 
 
@@ -236,8 +241,12 @@ def _read_metadata(c: Contract, text: str) -> None:
             c.method_delays[name] = min(max(int(spec["delay"]), -1), MAX_DELAY)
 
 
+NOT_STREAMING = ("not a streaming model (its nnplug metadata says streaming: false): each buffer would be "
+                 "processed alone and click at buffer edges. Convert it with nnplug.streaming.convert")
+
+
 def _settle(c: Contract) -> None:
-    """The played path and the checks ModelHost makes once everything is read."""
+    """The played path, and the checks ModelHost makes once everything is read (in its order)."""
     if not c.name:
         c.name = Path(c.path).stem if c.path else ""
     e, d = c.methods.get("encode"), c.methods.get("decode")
@@ -245,11 +254,12 @@ def _settle(c: Contract) -> None:
     forward = c.methods.get("forward")
     if not c.latent_path:
         if forward is None:
-            raise ContractError("model has no usable method: needs forward_params (or encode/decode) per the nn~ "
-                                "convention")
-        if forward[1] != 1 or forward[3] != 1:
-            raise ContractError(f"forward is not audio-to-audio (in_ratio {forward[1]}, out_ratio {forward[3]})")
-        c.in_channels, c.out_channels = forward[0], forward[2]
+            c.refusals.append("model has no usable method: needs forward_params (or encode/decode) per the nn~ "
+                              "convention")
+        elif forward[1] != 1 or forward[3] != 1:
+            c.refusals.append(f"forward is not audio-to-audio (in_ratio {forward[1]}, out_ratio {forward[3]})")
+        else:
+            c.in_channels, c.out_channels = forward[0], forward[2]
     else:
         c.latent_size = c.latent_size if c.latent_size > 0 else e[2]
         c.ratio = math.lcm(c.ratio, e[3])
@@ -262,13 +272,12 @@ def _settle(c: Contract) -> None:
     if c.latent_size < 0 or c.latent_size > MAX_LATENT_SIZE:
         c.latent_size = 0
     if c.ratio > MAX_RATIO:
-        raise ContractError(f"model ratio {c.ratio} is absurd (limit {MAX_RATIO})")
+        c.refusals.append(f"model ratio {c.ratio} is absurd (limit {MAX_RATIO})")
     if c.sample_rate is not None and not MIN_SAMPLE_RATE <= c.sample_rate <= MAX_SAMPLE_RATE:
-        raise ContractError(f"model sample rate {c.sample_rate:g} Hz is not plausible (expected {MIN_SAMPLE_RATE} to "
-                            f"{MAX_SAMPLE_RATE} Hz): re-export it with the right rate")
+        c.refusals.append(f"model sample rate {c.sample_rate:g} Hz is not plausible (expected {MIN_SAMPLE_RATE} to "
+                          f"{MAX_SAMPLE_RATE} Hz): re-export it with the right rate")
     if not c.streaming:
-        raise ContractError("not a streaming model (its nnplug metadata says streaming: false): each buffer would be "
-                            "processed alone and click at buffer edges. Convert it with nnplug.streaming.convert")
+        c.refusals.append(NOT_STREAMING)
 
 
 def read(path: Union[str, Path]) -> Contract:

@@ -43,6 +43,7 @@ class ModelInfo:
     attributes: Dict[str, Any] = field(default_factory=dict)   # sr, latent_size, stereo_mode, ... as found
     metadata: Optional[Dict[str, Any]] = None                  # nnplug.json, when present
     weights_ok: Optional[bool] = None                          # nnplug: sha256 of the weights matches
+    refusals: List[str] = field(default_factory=list)          # why the plugin refuses it (nnplug.contract)
     warnings: List[str] = field(default_factory=list)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -248,9 +249,12 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
 
     # what the plugin reads (format, played path, ratio, sample rate, latent size): the contract
     try:
-        facts = contract.read_module(module, meta_text or "", path)
+        facts = contract.read_module(module, meta_text or "", path, strict=False)
     except contract.ContractError as e:
         raise InspectError(f"{path}: the plugin refuses this file: {e}") from e
+    refused = [r for r in facts.refusals if r != contract.NOT_STREAMING]   # not streaming: a warning below
+    if refused:
+        raise InspectError(f"{path}: the plugin refuses this file: {refused[0]}")
     kind = facts.format
     ratio = facts.ratio
     sample_rate = int(facts.sample_rate) if facts.sample_rate is not None else None
@@ -298,7 +302,7 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
     return ModelInfo(path=path, kind=kind, methods=methods, sample_rate=sample_rate, ratio=ratio, delay=delay,
                      delay_source=delay_source, latent_size=latent, channels=fwd["in_channels"], streaming=streaming,
                      deterministic=deterministic, attributes=attributes, metadata=metadata, weights_ok=weights_ok,
-                     warnings=warnings)
+                     warnings=warnings, refusals=list(facts.refusals))
 
 
 def format_info(info: ModelInfo) -> str:

@@ -41,6 +41,8 @@ def validate_model(path: Path) -> dict:
         check_runs(str(path), info)
     except InspectError as e:
         raise UserError(str(e))
+    if info.refusals:       # what inspect only warns about (a non-streaming file), staging refuses
+        raise UserError(f"{path}: the plugin refuses it: {info.refusals[0]}")
     meta = info.metadata or {}
     return {"name": meta.get("name") or Path(path).stem, "sample_rate": info.sample_rate,
             "methods": list(info.methods)}

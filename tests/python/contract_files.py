@@ -82,3 +82,14 @@ def make_file(case: dict, path: Path) -> Path:
     extra = {"nnplug.json": json.dumps(spec["metadata"])} if "metadata" in spec else {}
     torch.jit.save(scripted, str(path), _extra_files=extra)
     return path
+
+
+if __name__ == "__main__":
+    # `python contract_files.py OUTDIR`: every case as OUTDIR/<case>.ts, for the C++ reader's test
+    # (tests/cpp/test_contract.cpp) to read the same files the Python reader's test reads.
+    import sys
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    for name in cases():
+        make_file(load_case(name), out / f"{name}.ts")
+    print(f"{len(cases())} contract case files in {out}")
