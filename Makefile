@@ -49,6 +49,8 @@ test-python: setup
 
 bench: setup build
 	@$(NNPLUG) bench streaming --markdown docs/bench-streaming.md
+	@PYTHONPATH=tests/python $(NNPLUG) bench streaming --models thirdparty:rave_autoencoder_bench --buffers 512,2048,8192 \
+		--seconds 3 --rounds 3 --markdown docs/bench-streaming-thirdparty.md
 	@$(NNPLUG) bench plugin --model python/nnplug/data/default.ts --model rave-v2 --markdown docs/bench-plugin.md
 	@$(NNPLUG) bench plugin --model rave-v2 --model rave-v2-fp16 --buffer 2048,4096,8192,16384 --blocks 512 \
 		--modes Synchronous --runners libtorch-cpp,libtorch-python,pedalboard --channels 1 --no-memory \
