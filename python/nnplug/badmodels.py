@@ -24,8 +24,10 @@ from typing import List, Optional
 import torch
 from torch import nn
 
+from nnplug.contract import AUTO_BUFFER_SIZE
+
 SR = 44100
-PLUGIN_BUFFER = 1024       # the plugin's model buffer N at buffer_size "Auto"
+PLUGIN_BUFFER = AUTO_BUFFER_SIZE   # the plugin's model buffer N at buffer_size "Auto" (ratio 1)
 SLOW_FACTOR = 100.0        # the slow model takes this many times the real-time budget per call
 OK_CALLS = 8               # the mid-stream failures work for this many calls first (the plugin's trial
                            # and warm-up buffers at load take 4)

@@ -43,6 +43,13 @@ MAX_REALTIME_FACTOR = 10.0        # trial buffers slower than 10x real time: ref
 
 # The plugin's model buffer N: its "Auto" choice is AUTO_BUFFER_SIZE rounded up to the ratio.
 AUTO_BUFFER_SIZE = 1024
+# The buffer_size parameter's choices (juce_project/PluginProcessor.cpp; a test reads them from the
+# built plugin). A model whose ratio exceeds the largest cannot be played, whatever load accepts.
+BUFFER_CHOICES = ("Auto", "64", "128", "256", "512", "1024", "2048", "4096", "8192", "16384")
+LARGEST_BUFFER = int(BUFFER_CHOICES[-1])
+# nnplug exports at most a stereo pair: the plugin's buses are stereo (foreign files with up to
+# MAX_CHANNELS have their channels mapped onto the host's)
+MAX_EXPORT_CHANNELS = 2
 
 
 class ContractError(NnplugError, ValueError):

@@ -35,6 +35,7 @@ import torch.nn as nn
 from nnplug import streaming as ns
 from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buffers
 from nnplug.streaming.half import HALF_MIN_WEIGHTS, round_to_half, store_half
+from nnplug.contract import LARGEST_BUFFER, MAX_EXPORT_CHANNELS
 from nnplug.streaming.reparam import plain_copy
 from nnplug.errors import NnplugError
 
@@ -42,8 +43,6 @@ FORMAT_VERSION = 1
 METADATA_FILE = "nnplug.json"
 SUPPORTED_METHODS = ("forward", "encode", "decode")
 WEIGHT_FORMATS = ("float32", "float16")
-MAX_RATIO = 16384            # the plugin's largest model buffer
-MAX_AUDIO_CHANNELS = 2
 # float32 streaming vs offline: the same sums in another order. Rounding stays near
 # 1e-6 of the signal's peak; 1e-4 leaves room for deep models while any misaligned or
 # stale sample is off by the order of the signal itself.
@@ -243,12 +242,12 @@ def _check_contract(infos: Dict[str, MethodInfo]) -> None:
         raise ExportError(f"forward maps audio at 1/{f.in_ratio} of the rate to 1/{f.out_ratio}; the plugin needs "
                           "audio in and audio out at the same rate (in_ratio = out_ratio = 1)")
     for side, n in (("input", f.in_channels), ("output", f.out_channels)):
-        if not 1 <= n <= MAX_AUDIO_CHANNELS:
-            raise ExportError(f"forward has {n} {side} channels; the plugin supports 1 to {MAX_AUDIO_CHANNELS}")
+        if not 1 <= n <= MAX_EXPORT_CHANNELS:
+            raise ExportError(f"forward has {n} {side} channels; the plugin supports 1 to {MAX_EXPORT_CHANNELS}")
     for info in infos.values():
-        if info.audio_ratio > MAX_RATIO:
+        if info.audio_ratio > LARGEST_BUFFER:
             raise ExportError(f"method '{info.name}' needs buffers that are multiples of {info.audio_ratio} samples; "
-                              f"the plugin's largest buffer is {MAX_RATIO}: reduce the model's total stride")
+                              f"the plugin's largest buffer is {LARGEST_BUFFER}: reduce the model's total stride")
     e, d = infos.get("encode"), infos.get("decode")
     if e and d:
         if e.out_channels != d.in_channels or e.out_ratio != d.in_ratio:

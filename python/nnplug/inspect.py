@@ -163,12 +163,12 @@ CHECK_BUFFERS = 16
 
 def check_runs(path: str, info: "ModelInfo", buffers: int = CHECK_BUFFERS) -> None:
     """Run forward on `buffers` buffers of noise, as the plugin would (fresh load, one thread,
-    buffers of about 1024 samples), and raise InspectError when a call raises, returns a
+    buffers of the plugin's Auto size), and raise InspectError when a call raises, returns a
     non-tensor, a wrong shape or dtype, NaN/Inf or values beyond MAX_ABS_OUTPUT, or when the
     first TRIAL_CALLS calls all take more than MAX_REALTIME_FACTOR times the buffer's duration."""
     import time
     p = info.methods["forward"]
-    n = info.ratio * max(1, -(-1024 // info.ratio))
+    n = contract.buffer_size("Auto", info.ratio)
     budget = n / float(info.sample_rate or 44100)
     module, _ = _load(path)
     g = torch.Generator().manual_seed(0)

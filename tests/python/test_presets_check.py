@@ -30,6 +30,8 @@ def test_plugin_parameter_list_is_read_from_the_plugin(info):  # noqa: F811
     assert (info.params["dry_wet"].step, info.params["dry_wet"].hi) == (0.1, 100.0)
     assert info.params["latent_scale_8"].step == 0.001 and info.params["latent_scale_8"].default == 1.0
     assert info.params["buffer_size"].choices[:2] == ("Auto", "64")
+    from nnplug.contract import BUFFER_CHOICES     # the contract's copy of the plugin's choices
+    assert info.params["buffer_size"].choices == BUFFER_CHOICES
     assert "bypass" not in info.params and len(info.params) == 23
 
 
