@@ -22,6 +22,7 @@
 
 #include "Engine.h"
 #include "ModelCall.h"
+#include "ModelFile.h"
 
 #include <chrono>
 #include <ctime>
@@ -171,31 +172,20 @@ void writeOutput (const std::string& path, const std::vector<float>& data)
     f.write (reinterpret_cast<const char*> (data.data()), (std::streamsize) (data.size() * sizeof (float)));
 }
 
-int intParam (torch::jit::Module& m, const std::string& name, int index)
-{
-    return (int) m.attr (name).toTensor().to (torch::kLong).flatten()[index].item<int64_t>();
-}
-
 int runRaw (const Args& a)
 {
     at::set_num_threads (1);
     auto t0 = Clock::now();
-    torch::jit::Module m = torch::jit::load (a.model, torch::kCPU);
-    m.eval();
+    // the file read as the plugin reads it: its audio path, channels and ratio
+    auto file = nnplug::readModelFile (a.model);
+    auto& m = file.module;
+    const auto& info = file.info;
     const double loadSeconds = since (t0);
 
-    // The plugin's audio path, by the same rule as ModelHost.
-    const bool hasEnc = m.find_method ("encode").has_value() && m.hasattr ("encode_params");
-    const bool hasDec = m.find_method ("decode").has_value() && m.hasattr ("decode_params");
-    bool latent = hasEnc && hasDec && intParam (m, "encode_params", 1) == 1 && intParam (m, "decode_params", 3) == 1
-                  && intParam (m, "encode_params", 2) == intParam (m, "decode_params", 0)
-                  && intParam (m, "encode_params", 3) == intParam (m, "decode_params", 1);
-    const std::string inParams = latent ? "encode_params" : "forward_params";
-    const std::string outParams = latent ? "decode_params" : "forward_params";
-    const int ci = intParam (m, inParams, 0), co = intParam (m, outParams, 2);
-    const int ratio = latent ? intParam (m, "encode_params", 3) : 1;
-    const int n = a.buffer > 0 ? a.buffer : ((1024 + ratio - 1) / ratio) * ratio;
-    const bool hasReset = m.find_method ("reset").has_value();
+    const bool latent = info.latentPath;
+    const int ci = info.inChannels(), co = info.outChannels();
+    const int n = a.buffer > 0 ? a.buffer : nnplug::autoBufferSize (info.ratio);
+    const bool hasReset = info.hasReset;
 
     auto x = loadInput (a, a.batch * ci, (int) std::lround (a.seconds * 44100));
     const int total = (int) x[0].size() / n * n;

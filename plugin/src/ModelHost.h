@@ -1,9 +1,5 @@
-// Loads a TorchScript audio model and runs it one buffer at a time.
-//
-// Reads, in this order of trust: nnplug metadata (extra file nnplug.json or the
-// `nnplug_metadata` attribute), the nn~ convention (`<method>_params` buffers and
-// `get_methods()`), and RAVE v2 (`sr`, `latent_size`, ...) / v1 (`sampling_rate`, `_rave`)
-// attributes. The shape contract is checked once, at prepare(); run() then only checks that
+// Runs a TorchScript audio model one buffer at a time. The file is read by readModelFile
+// (ModelFile.h); the shape contract is checked once, at prepare(); run() then only checks that
 // the model still keeps it.
 #pragma once
 
@@ -14,49 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "ModelInfo.h"
+
 namespace nnplug {
-
-struct ModelError : std::runtime_error { using std::runtime_error::runtime_error; };
-
-// What a model must keep to be played (python/nnplug/inspect.py checks the same limits).
-constexpr double kMinSampleRate = 1000, kMaxSampleRate = 768000;   // a stated rate outside: refused
-constexpr float kMaxAbsOutput = 1000.0f;     // an output sample beyond +60 dBFS: a broken model
-constexpr double kMaxRealtimeFactor = 10.0;  // a trial buffer slower than 10x real time, twice: refused
-constexpr int kMaxRatio = 1 << 16, kMaxChannels = 64, kMaxDelay = 1 << 22;
-constexpr int kMaxLatentChannels = 4096;   // encode's output, decode's input
-
-// One exported method, nn~ convention: (batch, inChannels, B / inRatio) -> (batch, outChannels, B / outRatio).
-struct MethodSpec
-{
-    bool present = false;
-    int inChannels = 0, inRatio = 1, outChannels = 0, outRatio = 1;
-    int delay = -1;   // samples, from our metadata; -1 when unknown
-};
-
-struct ModelInfo
-{
-    std::string path;
-    std::string format;          // "nnplug", "rave-v2", "rave-v1" or "nn~"
-    std::string name, author, description, version;
-    double sampleRate = 0;       // 0 when the model does not say
-    bool sampleRateStated = false;   // an attribute or the metadata gives one (maybe an absurd one)
-    bool streaming = true;       // false only when our metadata says so (the plugin refuses it)
-    int ratio = 1;               // every buffer must be a multiple of it
-    int delay = 0;               // output delay in samples of the audio path used
-    bool delayKnown = false;     // from our metadata, or measured at prepare() (RAVE and other exports)
-    bool delayMeasured = false;  // measured with an impulse at prepare(), not read from metadata
-    bool hasReset = false;
-    bool deterministic = true;
-    bool latentPath = false;     // encode -> latent controls -> decode instead of forward
-    int latentSize = 0;
-    MethodSpec forward, encode, decode;
-    std::vector<std::string> methods;
-    std::string metadataJson;
-
-    int inChannels() const { return latentPath ? encode.inChannels : forward.inChannels; }
-    int outChannels() const { return latentPath ? decode.outChannels : forward.outChannels; }
-    std::string pathDescription() const { return latentPath ? "encode>decode" : "forward"; }
-};
 
 // Number of latent dimensions that get a scale and a bias control.
 constexpr int kLatentControls = 8;
@@ -115,9 +71,7 @@ private:
     double trialTime = 0;
     const LatentControls* latent = nullptr;
 
-    void readConvention();
     void measureDelay();
-    void readMetadata (const std::string& json);
 };
 
 // Applies one intra-op thread to the calling thread the first time it runs inference:

@@ -1,0 +1,290 @@
+// The C++ reader of a model file: the nn~ convention, RAVE v1/v2 attributes and nnplug's
+// metadata, in ModelHost's order of trust, and the checks that refuse a file at load.
+// python/nnplug/contract.py mirrors it rule for rule; tests/contract_cases/*.json hold the
+// facts both must find (tests/cpp/test_contract.cpp, tests/python/test_contract.py).
+#include <torch/script.h>
+
+#include "ModelFile.h"
+#include "ModelCall.h"
+#include "Json.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+
+namespace nnplug {
+
+namespace {
+
+// The reason in an exception's text: its first line (c10::Error appends a backtrace), or for
+// an error raised inside TorchScript code, the last line (the script's own exception).
+std::string firstLineOf (const char* what)
+{
+    std::string s (what ? what : "unknown error");
+    if (s.rfind ("The following operation failed in the TorchScript interpreter", 0) == 0)
+    {
+        while (! s.empty() && (s.back() == '\n' || s.back() == ' '))
+            s.pop_back();
+        if (auto nl = s.rfind ('\n'); nl != std::string::npos)
+            return s.substr (nl + 1);
+    }
+    if (auto nl = s.find ('\n'); nl != std::string::npos)
+        s.resize (nl);
+    return s;
+}
+
+// A numeric attribute as a double (no narrowing: an absurd value must be seen, not wrapped).
+double attrNumber (torch::jit::Module& m, const char* name, double fallback, bool* found = nullptr)
+{
+    if (! m.hasattr (name))
+        return fallback;
+    auto v = m.attr (name);
+    double r = fallback;
+    if (v.isInt()) r = (double) v.toInt();
+    else if (v.isDouble()) r = v.toDouble();
+    else if (v.isBool()) r = v.toBool() ? 1 : 0;
+    else return fallback;
+    if (found != nullptr) *found = true;
+    return r;
+}
+
+int attrInt (torch::jit::Module& m, const char* name, int fallback)
+{
+    const double v = attrNumber (m, name, fallback);
+    return std::isfinite (v) && v >= 0 && v <= 1e9 ? (int) v : fallback;
+}
+
+void readConvention (torch::jit::Module& m, ModelInfo& info);
+void readMetadata (const std::string& text, ModelInfo& info);
+
+} // namespace
+
+std::string firstErrorLine (const char* what) { return firstLineOf (what); }
+
+bool hasMethod (torch::jit::Module& m, const std::string& name)
+{
+    return m.find_method (name).has_value();
+}
+
+namespace {
+
+void readConvention (torch::jit::Module& m, ModelInfo& info)
+{
+
+    if (hasMethod (m, "get_methods"))
+    {
+        ModelCallScope scope;
+        auto list = m.get_method ("get_methods") ({});
+        for (const auto& v : list.toListRef())
+            info.methods.push_back (v.toStringRef());
+    }
+    else
+    {
+        for (const char* name : { "forward", "encode", "decode" })
+            if (hasMethod (m, name))
+                info.methods.push_back (name);
+    }
+
+    auto readParams = [&] (const std::string& method, MethodSpec& spec)
+    {
+        const std::string attr = method + "_params";
+        if (! hasMethod (m, method) || ! m.hasattr (attr))
+            return;
+        auto value = m.attr (attr);
+        if (! value.isTensor())
+            throw ModelError (attr + " must be an integer tensor of 4 values, is not a tensor");
+        auto raw = value.toTensor();
+        if (raw.dim() != 1 || raw.numel() != 4 || ! c10::isIntegralType (raw.scalar_type(), false))
+            throw ModelError (attr + " must be an integer tensor of 4 values [in_channels, in_ratio, out_channels, "
+                              "out_ratio], has " + std::to_string (raw.numel()) + " values of type "
+                              + std::string (c10::toString (raw.scalar_type())) + " in " + std::to_string (raw.dim())
+                              + " dimension(s)");
+        auto t = raw.to (torch::kLong).contiguous();
+        auto a = t.accessor<int64_t, 1>();
+        // encode's output and decode's input are latent channels, not audio: RAVE v2 exports
+        // have 128 and more (the RAVE v2-sized benchmark model of `nnplug bench plugin` has 128).
+        const int maxIn = method == "decode" ? kMaxLatentChannels : kMaxChannels;
+        const int maxOut = method == "encode" ? kMaxLatentChannels : kMaxChannels;
+        for (int i = 0; i < 4; ++i)
+            if (a[i] < 1 || a[i] > (i == 0 ? maxIn : i == 2 ? maxOut : kMaxRatio))
+                throw ModelError (attr + " has an entry out of range (channels 1.." + std::to_string (i == 0 ? maxIn : maxOut)
+                                  + ", ratios 1.." + std::to_string (kMaxRatio) + ")");
+        spec.present = true;
+        spec.inChannels = (int) a[0]; spec.inRatio = (int) a[1];
+        spec.outChannels = (int) a[2]; spec.outRatio = (int) a[3];
+    };
+    readParams ("forward", info.forward);
+    readParams ("encode", info.encode);
+    readParams ("decode", info.decode);
+
+    info.hasReset = hasMethod (m, "reset");
+    info.ratio = std::max ({ 1, info.forward.inRatio, info.forward.outRatio });
+
+    // RAVE exports (and other nn~ models) carry no delay: prepare() measures it with an impulse.
+    if (m.hasattr ("full_latent_size") || (m.hasattr ("sr") && m.hasattr ("latent_size")))
+    {
+        info.format = "rave-v2";
+        info.sampleRate = attrNumber (m, "sr", 0, &info.sampleRateStated);
+        info.latentSize = attrInt (m, "latent_size", 0);
+        info.deterministic = false;
+    }
+    else if (m.hasattr ("sampling_rate") && m.hasattr ("_rave"))
+    {
+        info.format = "rave-v1";
+        info.sampleRate = attrNumber (m, "sampling_rate", 0, &info.sampleRateStated);
+        info.latentSize = attrInt (m, "latent_size", 0);
+        info.deterministic = false;
+    }
+    else
+    {
+        info.format = "nn~";
+        info.sampleRate = m.hasattr ("sr") ? attrNumber (m, "sr", 0, &info.sampleRateStated)
+                                           : attrNumber (m, "sampling_rate", 0, &info.sampleRateStated);
+    }
+}
+
+void readMetadata (const std::string& text, ModelInfo& info)
+{
+    Json j;
+    try { j = Json::parse (text); }
+    catch (const JsonError& e) { throw ModelError (std::string ("nnplug metadata is not valid JSON: ") + e.what()); }
+    if (! j.isObject())
+        throw ModelError ("nnplug metadata is not a JSON object");
+    const int fv = j["format_version"].integer (0);
+    if (fv != 1)
+        throw ModelError ("unsupported nnplug metadata format_version " + std::to_string (fv));
+
+    info.format = "nnplug";
+    info.metadataJson = text;
+    info.name = j["name"].str();
+    info.author = j["author"].str();
+    info.description = j["description"].str();
+    info.version = j["version"].str();
+    if (j["sample_rate"].isNumber())
+    {
+        info.sampleRate = j["sample_rate"].number();
+        info.sampleRateStated = true;
+    }
+    const int ratio = j["ratio"].integer (-1);
+    if (ratio < 1 || ratio > kMaxRatio)
+        throw ModelError ("nnplug metadata: ratio must be 1.." + std::to_string (kMaxRatio));
+    if (j["streaming"].boolean (true) == false)
+        info.streaming = false;
+    info.ratio = std::lcm (info.ratio, ratio);
+    if (j["delay"].isNumber())
+    {
+        info.delay = j["delay"].integer (-1);
+        if (info.delay > kMaxDelay)
+            throw ModelError ("nnplug metadata: delay " + std::to_string (info.delay) + " is absurd (limit "
+                              + std::to_string (kMaxDelay) + " samples)");
+        info.delayKnown = info.delay >= 0;
+        info.delay = std::max (0, info.delay);
+    }
+    info.latentSize = j["latent_size"].integer (info.latentSize);
+    info.deterministic = j["deterministic"].boolean (true);
+
+    auto methodDelay = [&] (const char* name, MethodSpec& spec)
+    {
+        const auto& mj = j["methods"][name];
+        if (mj.isObject() && mj["delay"].isNumber())
+            spec.delay = std::clamp (mj["delay"].integer (-1), -1, kMaxDelay);
+    };
+    methodDelay ("forward", info.forward);
+    methodDelay ("encode", info.encode);
+    methodDelay ("decode", info.decode);
+}
+
+} // namespace
+
+ModelFile readModelFile (const std::string& path)
+{
+    ModelFile file;
+    auto& info = file.info;
+    info.path = path;
+    std::error_code ec;
+    if (! std::filesystem::is_regular_file (path, ec))
+        throw ModelError ("model file not found: " + path);
+
+    torch::jit::ExtraFilesMap extra { { "nnplug.json", "" } };
+    try
+    {
+        file.module = torch::jit::load (path, torch::kCPU, extra);
+        file.module.eval();
+    }
+    catch (const std::exception& e)
+    {
+        throw ModelError ("not a loadable TorchScript file (" + path + "): " + firstLineOf (e.what()));
+    }
+
+    try
+    {
+        readConvention (file.module, info);
+
+        std::string json = extra["nnplug.json"];
+        if (json.empty() && file.module.hasattr ("nnplug_metadata"))
+        {
+            auto v = file.module.attr ("nnplug_metadata");
+            if (v.isString())
+                json = v.toStringRef();
+        }
+        if (! json.empty())
+            readMetadata (json, info);
+    }
+    catch (const ModelError&) { throw; }
+    catch (const std::exception& e)
+    {
+        throw ModelError ("cannot read the model's interface: " + firstLineOf (e.what()));
+    }
+
+    if (info.name.empty())
+        info.name = std::filesystem::path (path).stem().string();
+
+    // The audio path: encode -> decode when both exist and fit together (so the latent
+    // controls can act), forward otherwise.
+    const auto& e = info.encode;
+    const auto& d = info.decode;
+    info.latentPath = e.present && d.present && e.inRatio == 1 && d.outRatio == 1
+                      && e.outChannels == d.inChannels && e.outRatio == d.inRatio && e.outRatio >= 1;
+    if (! info.latentPath)
+    {
+        if (! info.forward.present)
+            throw ModelError ("model has no usable method: needs forward_params (or encode/decode) per the nn~ convention");
+        if (info.forward.inRatio != 1 || info.forward.outRatio != 1)
+            throw ModelError ("forward is not audio-to-audio (in_ratio " + std::to_string (info.forward.inRatio)
+                              + ", out_ratio " + std::to_string (info.forward.outRatio) + ")");
+    }
+    else
+    {
+        info.latentSize = info.latentSize > 0 ? info.latentSize : e.outChannels;
+        info.ratio = std::lcm (info.ratio, e.outRatio);
+        if (e.delay >= 0 && d.delay >= 0)
+        {
+            // Each method's delay counts samples of its own output rate: encode's latent
+            // frames are e.outRatio audio samples apart.
+            info.delay = e.delay * e.outRatio + d.delay;
+            info.delayKnown = true;
+        }
+    }
+    if (info.inChannels() < 1 || info.outChannels() < 1)
+        throw ModelError ("model declares no audio channels");
+    if (info.latentSize < 0 || info.latentSize > 65536)
+        info.latentSize = 0;
+    if (info.ratio > kMaxRatio)
+        throw ModelError ("model ratio " + std::to_string (info.ratio) + " is absurd (limit " + std::to_string (kMaxRatio) + ")");
+    if (info.sampleRateStated && ! (info.sampleRate >= kMinSampleRate && info.sampleRate <= kMaxSampleRate))
+    {
+        char rate[64];
+        std::snprintf (rate, sizeof (rate), "%g", info.sampleRate);
+        throw ModelError (std::string ("model sample rate ") + rate + " Hz is not plausible (expected "
+                          + std::to_string ((int) kMinSampleRate) + " to " + std::to_string ((int) kMaxSampleRate)
+                          + " Hz): re-export it with the right rate");
+    }
+    if (! info.streaming)
+        throw ModelError ("not a streaming model (its nnplug metadata says streaming: false): each buffer would be "
+                          "processed alone and click at buffer edges. Convert it with nnplug.streaming.convert");
+    return file;
+}
+
+} // namespace nnplug
