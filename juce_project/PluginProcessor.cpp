@@ -3,6 +3,7 @@
 #include "Json.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -87,7 +88,6 @@ NnplugProcessor::NnplugProcessor()
     for (auto* id : { ParamID::bufferSize, ParamID::inferenceMode, ParamID::monoMode })
         apvts.addParameterListener (id, this);
     updateControls();
-    sem_init (&loaderSem, 0, 0);
     loader = std::thread ([this] { loaderLoop(); });
 }
 
@@ -96,9 +96,8 @@ NnplugProcessor::~NnplugProcessor()
     for (auto* id : { ParamID::bufferSize, ParamID::inferenceMode, ParamID::monoMode })
         apvts.removeParameterListener (id, this);
     loaderStop.store (true);
-    sem_post (&loaderSem);
+    loaderSem.release();
     loader.join();
-    sem_destroy (&loaderSem);
     engines.installNow (nullptr);
 }
 
@@ -106,11 +105,8 @@ void NnplugProcessor::loaderLoop()
 {
     for (;;)
     {
-        timespec ts {};
-        clock_gettime (CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) { ts.tv_sec += 1; ts.tv_nsec -= 1000000000; }
-        sem_timedwait (&loaderSem, &ts);
+        // woken by a rebuild request; otherwise every 100 ms, to free retired engines
+        (void) loaderSem.try_acquire_for (std::chrono::milliseconds (100));
         if (loaderStop.load())
             return;
         std::lock_guard<std::mutex> lock (buildMutex);
@@ -133,7 +129,7 @@ void NnplugProcessor::parameterChanged (const juce::String& id, float)
     if (onAudioThread())
     {
         rebuildRequested.store (true);
-        sem_post (&loaderSem);
+        loaderSem.release();
         return;
     }
     std::lock_guard<std::mutex> lock (buildMutex);

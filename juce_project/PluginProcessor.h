@@ -11,7 +11,7 @@
 
 #include <atomic>
 #include <mutex>
-#include <semaphore.h>
+#include <semaphore>
 #include <thread>
 
 namespace ParamID {
@@ -117,7 +117,7 @@ private:
 
     // Structural changes asked for on the audio thread are built here instead.
     std::thread loader;
-    sem_t loaderSem;
+    std::counting_semaphore<> loaderSem { 0 };   // counting: several requests may come before one wake
     std::atomic<bool> loaderStop { false }, rebuildRequested { false }, building { false };
     std::atomic<bool> loadFailed { false };
     bool restoringState = false;

@@ -35,8 +35,6 @@ Reblocker::Reblocker (const ReblockerConfig& config, BufferProcessor& processor)
             s.in.assign ((size_t) cfg.inLanes * (size_t) n, 0.0f);
             s.out.assign ((size_t) cfg.outLanes * (size_t) n, 0.0f);
         }
-        sem_init (&workSem, 0, 0);
-        sem_init (&doneSem, 0, 0);
         worker = std::thread ([this] { workerLoop(); });
     }
     resetFifo();
@@ -47,10 +45,8 @@ Reblocker::~Reblocker()
     if (worker.joinable())
     {
         stop.store (true);
-        sem_post (&workSem);
+        workSem.release();
         worker.join();
-        sem_destroy (&workSem);
-        sem_destroy (&doneSem);
     }
 }
 
@@ -87,7 +83,7 @@ void Reblocker::workerLoop()
     int idx = 0;
     for (;;)
     {
-        while (sem_wait (&workSem) != 0) {}
+        workSem.acquire();
         if (stop.load())
             return;
         while (slots[idx].state.load (std::memory_order_acquire) == Queued)
@@ -99,7 +95,7 @@ void Reblocker::workerLoop()
             if (ok)
                 ok = proc.processBuffer (s.in.data(), s.out.data());
             s.state.store (ok ? Done : Failed, std::memory_order_release);
-            sem_post (&doneSem);
+            doneSem.release();
             idx = (idx + 1) % kSlots;
         }
     }
@@ -192,7 +188,7 @@ float* Reblocker::startBuffer (bool offline) noexcept
             dropping = true;
             return dropIn.data();
         }
-        while (sem_wait (&doneSem) != 0) {}
+        doneSem.acquire();
     }
     dropping = false;
     return s.in.data();
@@ -225,7 +221,7 @@ void Reblocker::bufferFull() noexcept
     pendingDropped = 0;
     resetNext = false;
     s.state.store (Queued, std::memory_order_release);
-    sem_post (&workSem);
+    workSem.release();
     fillIdx = (fillIdx + 1) % kSlots;
 }
 
@@ -254,7 +250,7 @@ void Reblocker::processChunk (const float* const* in, float* const* out, int off
         harvest();
         while (offline && count < len && inFlight())
         {
-            while (sem_wait (&doneSem) != 0) {}
+            doneSem.acquire();
             harvest();
         }
     }

@@ -9,7 +9,8 @@
 // zeros and the same number of later samples is dropped, so alignment never drifts.
 //
 // Worker mode moves inference to a thread of its own: the audio thread only copies, and
-// signals with a POSIX semaphore (no lock, no allocation). It needs one more buffer of
+// signals with a C++20 semaphore (no lock, no allocation; portable, unlike POSIX's unnamed ones,
+// which macOS does not implement). It needs one more buffer of
 // latency so that the worker has a full buffer period to finish. In offline rendering the
 // audio thread waits for the worker instead of dropping, so renders are deterministic.
 //
@@ -33,7 +34,7 @@
 #pragma once
 
 #include <atomic>
-#include <semaphore.h>
+#include <semaphore>
 #include <thread>
 #include <vector>
 
@@ -123,7 +124,7 @@ private:
     std::vector<float> dropIn;
     std::thread worker;
     std::atomic<bool> stop { false };
-    sem_t workSem, doneSem;
+    std::counting_semaphore<> workSem { 0 }, doneSem { 0 };
 
     std::atomic<bool> hasFailed { false };
     std::atomic<int64_t> underruns { 0 }, overrunCount { 0 };
