@@ -143,7 +143,9 @@ def _count(module, name: str, fallback: int) -> int:
     return int(v) if v is not None and math.isfinite(v) and 0 <= v <= 1e9 else fallback
 
 
-def _params(module, method: str) -> Optional[List[int]]:
+def read_params(module, method: str) -> Optional[List[int]]:
+    """`method`'s [in_channels, in_ratio, out_channels, out_ratio], None when the method or its
+    `_params` buffer is missing; ContractError (the plugin's message) when they are malformed."""
     import torch
     attr = f"{method}_params"
     if not callable(getattr(module, method, None)) or not _has(module, attr):
@@ -184,7 +186,7 @@ def read_module(module, metadata_text: str = "", path: str = "", strict: bool = 
     """The contract of a loaded module (`load`), as ModelHost reads it. A file the plugin refuses
     raises ContractError with its message; with `strict=False` the reasons are only listed in
     `refusals` (to describe such a file, as `nnplug inspect` does)."""
-    methods = {m: p for m in METHODS if (p := _params(module, m)) is not None}
+    methods = {m: p for m in METHODS if (p := read_params(module, m)) is not None}
     forward = methods.get("forward")
     ratio = max(1, forward[1], forward[3]) if forward else 1
     deterministic = True

@@ -65,21 +65,15 @@ def _load(path: str):
 
 
 def _params(module, name: str, path: str) -> Dict[str, int]:
-    p = _attr(module, f"{name}_params")
-    if p is None:
+    if _attr(module, f"{name}_params") is not None and not callable(_attr(module, name)):
+        raise InspectError(f"{path}: '{name}_params' is present but the module has no method '{name}'")
+    try:
+        v = contract.read_params(module, name)       # the plugin's rules, for any listed method
+    except contract.ContractError as e:
+        raise InspectError(f"{path}: {e}") from e
+    if v is None:
         raise InspectError(f"{path}: method '{name}' has no '{name}_params' buffer; the nn~ convention needs "
                            f"{name}_params = [in_channels, in_ratio, out_channels, out_ratio]")
-    if not isinstance(p, torch.Tensor) or p.dim() != 1 or p.numel() != 4 or p.dtype.is_floating_point \
-            or p.dtype == torch.bool:
-        shape = tuple(p.shape) if isinstance(p, torch.Tensor) else type(p).__name__
-        raise InspectError(f"{path}: {name}_params must be an int tensor of 4 values [in_channels, in_ratio, "
-                           f"out_channels, out_ratio], got {shape}"
-                           f"{' ' + str(p.dtype) if isinstance(p, torch.Tensor) else ''}")
-    v = [int(x) for x in p.flatten().tolist()]
-    if min(v) <= 0:
-        raise InspectError(f"{path}: {name}_params {v} has a non-positive entry; channels and ratios must be >= 1")
-    if not callable(_attr(module, name)):
-        raise InspectError(f"{path}: '{name}_params' is present but the module has no method '{name}'")
     return dict(zip(("in_channels", "in_ratio", "out_channels", "out_ratio"), v))
 
 

@@ -349,12 +349,15 @@ class _Converter:
             "does not have; only crops of the end and padding at the end may depend on it")
 
     # -- layers ----------------------------------------------------------------------
-    def _conv(self, node: fx.Node, x: Signal, weight: torch.Tensor, bias, stride: int, padding, dilation: int,
-              groups: int, what: str) -> Signal:
+    def _check_conv_input(self, node: fx.Node, x: Signal, what: str) -> None:
         if x.delay is None:
             raise ConversionError(f"{_where(node)}: {what} is fed a signal that is not tied to input timing")
         if x.time_dim != -1:
             raise ConversionError(f"{_where(node)}: {what} is applied to a tensor whose last axis is not time")
+
+    def _conv(self, node: fx.Node, x: Signal, weight: torch.Tensor, bias, stride: int, padding, dilation: int,
+              groups: int, what: str) -> Signal:
+        self._check_conv_input(node, x, what)
         k = weight.shape[-1]
         s, dil = int(stride), int(dilation)
         span = (k - 1) * dil + 1
@@ -374,10 +377,7 @@ class _Converter:
 
     def _conv_transpose(self, node: fx.Node, x: Signal, weight: torch.Tensor, bias, stride: int, padding: int,
                         dilation: int, groups: int, what: str) -> Signal:
-        if x.delay is None:
-            raise ConversionError(f"{_where(node)}: {what} is fed a signal that is not tied to input timing")
-        if x.time_dim != -1:
-            raise ConversionError(f"{_where(node)}: {what} is applied to a tensor whose last axis is not time")
+        self._check_conv_input(node, x, what)
         k, s, dil, p = weight.shape[-1], int(stride), int(dilation), int(padding)
         self._require(x.rate)
         self._replace(node, CachedConvTranspose1d(weight, bias, s, dil, int(groups)), (node.args[0],))
@@ -576,7 +576,7 @@ class _Converter:
             out_value = (node if which == "base" else self.longer[node]).meta["value"]
             if src_value is None or out_value.shape[out_dim] != src_value.shape[x.time_dim]:
                 raise ConversionError(f"{_where(node)}: '{_qualified(node)}' splits or merges the time axis")
-            if _name_reorders(node) is False:
+            if not _name_reorders(node):
                 before_in = math.prod(src_value.shape[:src_value.dim() + x.time_dim])
                 before_out = math.prod(out_value.shape[:out_value.dim() + out_dim])
                 if before_in != before_out:

@@ -33,11 +33,11 @@ import torch.fx as fx
 import torch.nn as nn
 
 from .analysis import (_CONV_FUNCTIONS, _Converter, _accept_batch_sizes, _qualified, _varying_ints, _where)
-from .module import StreamingLeaf, StreamingModule, _Method, effective_weight, is_leaf
+from .module import StreamingLeaf, StreamingModule, _Method, is_leaf
 from .reparam import plain_copy
 from .trace import ConversionError, TraceFailure, trace
 
-__all__ = ["ConversionError", "StreamingLeaf", "StreamingModule", "convert", "effective_weight", "trace_offline"]
+__all__ = ["ConversionError", "StreamingLeaf", "StreamingModule", "convert", "trace_offline"]
 
 
 def _three_traces(root: nn.Module, in_channels: int, example_length: Optional[int]):

@@ -21,7 +21,6 @@ import torch.nn as nn
 from torch.nn.utils import parametrize
 
 from .cached import CachedConv1d, CachedConvTranspose1d
-from .module import effective_weight
 
 HALF_MIN_WEIGHTS = 100_000
 
@@ -32,20 +31,17 @@ def _wide(conv: nn.Module, min_weights: int) -> bool:
 
 def round_to_half(model: nn.Module, min_weights: int = HALF_MIN_WEIGHTS) -> int:
     """Round the weights of every wide Conv1d / ConvTranspose1d of `model` to float16 values, in
-    place (weight norm and parametrizations are folded into a plain weight first). Returns the
-    number of layers rounded."""
+    place. The weights must be plain parameters: fold weight norm and parametrizations first
+    (`reparam.plain_copy`, as export does). Returns the number of layers rounded."""
     count = 0
     for conv in model.modules():
         if not isinstance(conv, (nn.Conv1d, nn.ConvTranspose1d)) or not _wide(conv, min_weights):
             continue
-        weight = effective_weight(conv)
-        if hasattr(conv, "weight_g") and hasattr(conv, "weight_v"):
-            torch.nn.utils.remove_weight_norm(conv)
-        elif parametrize.is_parametrized(conv, "weight"):
-            parametrize.remove_parametrizations(conv, "weight")
-        if hasattr(conv, "weight"):
-            del conv.weight
-        conv.weight = nn.Parameter(weight.half().to(weight.dtype), requires_grad=False)
+        if hasattr(conv, "weight_g") or parametrize.is_parametrized(conv, "weight"):
+            raise ValueError("round_to_half needs plain weights: fold weight norm first (nnplug.streaming.reparam."
+                             "plain_copy)")
+        with torch.no_grad():
+            conv.weight.copy_(conv.weight.half().to(conv.weight.dtype))
         count += 1
     return count
 

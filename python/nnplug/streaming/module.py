@@ -28,17 +28,6 @@ class StreamingLeaf(nn.Module):
 # Layers that act on each time step independently (in eval mode), whatever their input layout.
 
 
-def effective_weight(module: nn.Module) -> torch.Tensor:
-    """The weight a conv computes with, including old-style weight norm (whose `weight`
-    attribute is only refreshed by a forward pass) and parametrizations."""
-    if hasattr(module, "weight_g") and hasattr(module, "weight_v"):
-        dim = 0
-        for hook in module._forward_pre_hooks.values():
-            dim = getattr(hook, "dim", dim)
-        return torch._weight_norm(module.weight_v, module.weight_g, dim).detach()
-    return module.weight.detach()
-
-
 def _torch_forward(m: nn.Module) -> bool:
     """The layer computes what its torch.nn class computes (no forward of its own)."""
     for cls in (nn.Conv1d, nn.ConvTranspose1d) + RECURRENT_MODULES:

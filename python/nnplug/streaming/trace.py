@@ -18,7 +18,7 @@ import contextlib
 import os
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 import torch
 import torch.fx as fx
@@ -62,6 +62,15 @@ def user_frame(frames: List[traceback.FrameSummary]) -> Optional[traceback.Frame
         if _is_user_frame(frame):
             return frame
     return None
+
+
+def _frame_text(frame: Optional[traceback.FrameSummary]) -> str:
+    return f"{frame.filename}:{frame.lineno}: `{(frame.line or '').strip()}`" if frame else "the model"
+
+
+def _calling_line() -> str:
+    """Where the user's code is running now (for errors raised while it runs)."""
+    return _frame_text(user_frame(traceback.extract_stack()))
 
 
 def location_of(node: fx.Node) -> Location:
@@ -136,10 +145,8 @@ class ConcreteProxy(fx.Proxy):
         return iter([self[i] for i in range(len(self.value))])
 
     def _data_dependent(self, what: str):
-        frame = user_frame(traceback.extract_stack())
-        where = f"{frame.filename}:{frame.lineno}: `{(frame.line or '').strip()}`" if frame else "the model"
         raise ConversionError(
-            f"{where}: {what} of a tensor's values decides what the model does; a streaming model "
+            f"{_calling_line()}: {what} of a tensor's values decides what the model does; a streaming model "
             "must run the same operations whatever the audio is")
 
     def __bool__(self):
@@ -260,9 +267,7 @@ RANDOM_ADVICE = ("draw noise with nnplug.models.noise.SeededNoise (a counter-bas
 
 def _refuse_random(name: str) -> Callable:
     def refuse(*args, **kwargs):
-        frame = user_frame(traceback.extract_stack())
-        where = f"{frame.filename}:{frame.lineno}: `{(frame.line or '').strip()}`" if frame else "the model"
-        raise ConversionError(f"{where}: random op torch.{name}: a streaming model must give the same output "
+        raise ConversionError(f"{_calling_line()}: random op torch.{name}: a streaming model must give the same output "
                               f"for the same audio; {RANDOM_ADVICE}")
     return refuse
 
@@ -323,10 +328,8 @@ def tracing_patches(root: nn.Module):
 
 
 def _raised_at(error: BaseException) -> str:
-    frame = user_frame(traceback.extract_tb(error.__traceback__))
     module = getattr(error, "_nnplug_module_path", "")
-    where = f"{frame.filename}:{frame.lineno}: `{(frame.line or '').strip()}`" if frame else "the model"
-    return where + (f" (module '{module}')" if module else "")
+    return _frame_text(user_frame(traceback.extract_tb(error.__traceback__))) + (f" (module '{module}')" if module else "")
 
 
 def trace(root: nn.Module, example: torch.Tensor, is_leaf: Callable[[nn.Module], bool]) -> fx.Graph:
@@ -346,7 +349,3 @@ def trace(root: nn.Module, example: torch.Tensor, is_leaf: Callable[[nn.Module],
 
 class TraceFailure(ConversionError):
     """The model's own code failed on the example input (wrong channel count, too short...)."""
-
-
-def values_of(graph: fx.Graph) -> Dict[str, Any]:
-    return {n.name: n.meta.get("value") for n in graph.nodes}
