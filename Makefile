@@ -55,7 +55,8 @@ bench: setup build
 	@$(NNPLUG) bench plugin --model rave-v2 --model rave-v2-fp16 --buffer 2048,4096,8192,16384 --blocks 512 \
 		--modes Synchronous --runners libtorch-cpp,libtorch-python,pedalboard --channels 1 --no-memory \
 		--seconds 6 --rounds 3 --markdown docs/bench-plugin-buffers.md
-	@$(PY) -m nnplug.bench.readme README.md docs/bench-streaming.md docs/bench-plugin.md docs/bench-plugin-buffers.md
+	@$(PY) -m nnplug.bench.readme docs/performance.md docs/bench-plugin.md docs/bench-plugin-buffers.md \
+		docs/bench-streaming.md docs/bench-streaming-thirdparty.md
 
 clean:
 	rm -rf $(BUILD_DIR)

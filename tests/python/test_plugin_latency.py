@@ -230,7 +230,7 @@ def pb48(bundles):
     VST3 host) reads the plugin's latency before the plugin has been prepared for a new
     sample rate, so the first process() call after a rate change runs with the latency of
     the previous rate (measured: 3048, the 44.1 kHz value, on the first 48 kHz call; 3464
-    from the second call on). One short call at 48 kHz primes it; see README, Plugin."""
+    from the second call on). One short call at 48 kHz primes it; see docs/latency.md."""
     import pedalboard
     p = pedalboard.load_plugin(str(bundles["default"]))
     before = p.reported_latency_samples

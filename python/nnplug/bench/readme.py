@@ -1,9 +1,10 @@
-"""Put benchmark tables into the README, between markers (run by `make bench`):
+"""Put benchmark tables into docs/performance.md, between markers (run by `make bench`):
 
-    python -m nnplug.bench.readme README.md docs/bench-streaming.md docs/bench-plugin.md
+    python -m nnplug.bench.readme docs/performance.md docs/bench-streaming.md docs/bench-plugin.md ...
 
+The first argument is the page that holds the tables (docs/performance.md; the README holds none).
 docs/bench-NAME.md replaces whatever stands between `<!-- bench-NAME:begin -->` and
-`<!-- bench-NAME:end -->`; a README without a file's markers is left alone for that file.
+`<!-- bench-NAME:end -->`; a page without a file's markers is left alone for that file.
 """
 from __future__ import annotations
 
