@@ -1,5 +1,5 @@
 """The model contract: the one Python reader of a model file (nnplug exports, RAVE v1/v2 exports,
-nn~ files), mirroring the plugin's C++ reader (`plugin/src/ModelHost.cpp`, `readConvention` and
+nn~ files, Neutone SDK files), mirroring the plugin's C++ reader (`plugin/src/ModelHost.cpp`, `readConvention` and
 `readMetadata`) rule for rule, so that Python says what the plugin will do with a file:
 
 * the nn~ convention: each method `m` in `get_methods()` (or forward/encode/decode when there is
@@ -7,8 +7,16 @@ nn~ files), mirroring the plugin's C++ reader (`plugin/src/ModelHost.cpp`, `read
 * the format, sample rate and latent size from the attributes RAVE and nn~ files carry, and
   nnplug's own metadata (`nnplug.json` in the archive, or an `nnplug_metadata` string);
 * the played path: encode -> decode when both exist and fit together (the latent controls act
-  there), forward otherwise; the ratio every model buffer must be a multiple of; the delay the
-  file states; and the plugin's limits, which refuse a file at load.
+  there), forward otherwise, unless the user chose one (`played_path`); the ratio every model
+  buffer must be a multiple of; the delay the file states; and the plugin's limits, which refuse
+  a file at load;
+* whether the stream state carries across calls, where the file shows it: nnplug metadata says
+  so; a cached_conv model (RAVE) streams when it holds cache buffers of nonzero size (RAVE's
+  non-streaming exports have the same module classes but no cache buffers);
+* the model controls: nn~ attributes with a setter (numbers and bools), Neutone's knobs;
+* Neutone SDK files (`.nm`, WaveformToWaveform): the wrapper resamples and re-blocks itself, so
+  it plays at the host's rate on any buffer, and its delay is asked of it once the host's rate
+  and buffer are known.
 
 `tests/contract_cases/*.json` hold file descriptions with the facts this reader must find.
 The facts here are read, never measured: what needs the model to run (the delay of a file that
@@ -16,6 +24,7 @@ does not state it, streaming behaviour, determinism) is measured by `nnplug insp
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -50,6 +59,13 @@ LARGEST_BUFFER = int(BUFFER_CHOICES[-1])
 # nnplug exports at most a stereo pair: the plugin's buses are stereo (foreign files with up to
 # MAX_CHANNELS have their channels mapped onto the host's)
 MAX_EXPORT_CHANNELS = 2
+# The plugin's "Model control k" parameters (nn~ attributes, Neutone knobs), in file order.
+MAX_CONTROLS = 8
+# The "Model method" parameter's choices: Auto plays encode -> decode when the file has a latent
+# path that fits, forward otherwise.
+METHOD_CHOICES = ("Auto", "forward", "encode -> decode")
+# Neutone's wrapper always takes this many knob rows (neutone_sdk's MAX_N_PARAMS).
+NEUTONE_KNOBS = 4
 
 
 class ContractError(NnplugError, ValueError):
@@ -57,11 +73,23 @@ class ContractError(NnplugError, ValueError):
 
 
 @dataclass
+class Control:
+    """A value of the model's own that the plugin exposes as "Model control k"."""
+    name: str
+    kind: str                 # "attribute" (nn~: get_/set_<name>) or "knob" (Neutone)
+    type: str                 # "float", "int" or "bool"
+    default: float
+    lo: float
+    hi: float
+    description: str = ""
+
+
+@dataclass
 class Contract:
     """What the plugin reads from a model file."""
     path: str
     name: str
-    format: str                       # "nnplug", "rave-v2", "rave-v1" or "nn~"
+    format: str                       # "nnplug", "rave-v2", "rave-v1", "nn~" or "neutone"
     sample_rate: Optional[float]      # None: the file states none
     ratio: int                        # model buffers must be multiples of it
     delay: int                        # the played path's delay in samples (0 when unknown)
@@ -74,7 +102,10 @@ class Contract:
     method_delays: Dict[str, int] = field(default_factory=dict)      # from nnplug metadata, -1: unknown
     listed_methods: List[str] = field(default_factory=list)          # get_methods(), or those found
     latent_size: int = 0
-    streaming: bool = True            # False only when nnplug metadata says so (the plugin refuses it)
+    streaming: Optional[bool] = None  # None: the file does not show it (measured by nnplug.player)
+    streaming_evidence: str = ""      # what decided `streaming`
+    controls: List[Control] = field(default_factory=list)
+    resamples_itself: bool = False    # Neutone: plays at the host's rate, on any buffer
     has_reset: bool = False
     author: str = ""
     description: str = ""
@@ -85,6 +116,11 @@ class Contract:
     @property
     def played(self) -> str:
         return "encode -> decode" if self.latent_path else "forward"
+
+    @property
+    def has_latent_path(self) -> bool:
+        """encode and decode exist and fit together (Auto plays them)."""
+        return latent_path_fits(self.methods)
 
 
 def is_torchscript_archive(path: str) -> bool:
@@ -111,8 +147,7 @@ def load(path: Union[str, Path]) -> Tuple[Any, str]:
     try:
         module = torch.jit.load(path, map_location="cpu", _extra_files=extra)
     except Exception as e:  # noqa: BLE001 - torch raises RuntimeError and others for broken archives
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ContractError(f"{path} is not a loadable TorchScript file: {first}") from e
+        raise ContractError(f"{path} is not a loadable TorchScript file: {_first_line(e)}") from e
     text = extra[METADATA_FILE]
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
@@ -174,7 +209,7 @@ def _listed_methods(module) -> List[str]:
         try:
             return [str(n) for n in getter()]
         except Exception as e:  # noqa: BLE001 - the file's own method failed
-            raise ContractError(f"get_methods() fails: {str(e).strip().splitlines()[0] if str(e).strip() else e}")
+            raise ContractError(f"get_methods() fails: {_first_line(e)}") from e
     return [n for n in METHODS if callable(getattr(module, n, None))]
 
 
@@ -186,6 +221,17 @@ def read_module(module, metadata_text: str = "", path: str = "", strict: bool = 
     """The contract of a loaded module (`load`), as ModelHost reads it. A file the plugin refuses
     raises ContractError with its message; with `strict=False` the reasons are only listed in
     `refusals` (to describe such a file, as `nnplug inspect` does)."""
+    if is_neutone(module):
+        contract = _read_neutone(module, path)
+    else:
+        contract = _read_nn_tilde(module, metadata_text, path)
+    if strict and contract.refusals:
+        raise ContractError(contract.refusals[0])
+    return contract
+
+
+def _read_nn_tilde(module, metadata_text: str, path: str) -> Contract:
+    """nnplug, RAVE and nn~ files: the nn~ convention, the formats' attributes, nnplug metadata."""
     methods = {m: p for m in METHODS if (p := read_params(module, m)) is not None}
     forward = methods.get("forward")
     ratio = max(1, forward[1], forward[3]) if forward else 1
@@ -206,15 +252,121 @@ def read_module(module, metadata_text: str = "", path: str = "", strict: bool = 
                         delay_known=False, latent_path=False, in_channels=0, out_channels=0,
                         deterministic=deterministic, methods=methods, listed_methods=_listed_methods(module),
                         latent_size=latent_size, has_reset=callable(getattr(module, "reset", None)))
+    _read_streaming_state(contract, module)
+    contract.controls = _attribute_controls(module)
     text = metadata_text
     if not text and _has(module, METADATA_ATTRIBUTE) and isinstance(getattr(module, METADATA_ATTRIBUTE), str):
         text = getattr(module, METADATA_ATTRIBUTE)
     if text:
         _read_metadata(contract, text)
     _settle(contract)
-    if strict and contract.refusals:
-        raise ContractError(contract.refusals[0])
     return contract
+
+
+# cached_conv keeps a stream's past in `pad` buffers of its padding modules; RAVE's exporter
+# makes them only with caching on. Its container classes are in both kinds of export.
+CACHED_CONV_CLASSES = ("CachedSequential", "CachedPadding1d", "CachedConv1d", "CachedConvTranspose1d",
+                       "CachedPQMF", "AlignBranches")
+CACHE_BUFFER = "pad"
+
+
+def _read_streaming_state(c: Contract, module) -> None:
+    """What the module's structure says about its stream state (nnplug metadata, read later,
+    has the last word)."""
+    classes = {getattr(sub, "original_name", type(sub).__name__) for _, sub in module.named_modules()}
+    if not classes & set(CACHED_CONV_CLASSES):
+        return
+    caches = [b for name, b in module.named_buffers() if name.rpartition(".")[2] == CACHE_BUFFER]
+    if any(b.numel() > 0 for b in caches):
+        c.streaming, c.streaming_evidence = True, "cached_conv cache buffers"
+    else:
+        c.streaming, c.streaming_evidence = False, "cached_conv layers without cache buffers (exported without streaming)"
+
+
+def _attribute_controls(module) -> List[Control]:
+    """nn~ attributes (`get_attributes()`) holding one number or bool, with a `set_<name>`: the
+    getter gives the type and default. nn~ states no range: a bool is 0..1; an int or float d
+    gets [min(0, 2d), max(1, 2d)], room to turn it down to 0 and up to twice its default."""
+    getter = getattr(module, "get_attributes", None)
+    if not callable(getter):
+        return []
+    try:
+        names = [str(n) for n in getter()]
+    except Exception:  # noqa: BLE001 - the file's own method failed: no controls
+        return []
+    controls = []
+    for name in names:
+        get, set_ = getattr(module, f"get_{name}", None), getattr(module, f"set_{name}", None)
+        if not (callable(get) and callable(set_)):
+            continue
+        try:
+            value = get()
+        except Exception:  # noqa: BLE001
+            continue
+        if isinstance(value, tuple):
+            if len(value) != 1:
+                continue
+            value = value[0]
+        if isinstance(value, bool):
+            controls.append(Control(name, "attribute", "bool", float(value), 0.0, 1.0))
+        elif isinstance(value, (int, float)) and math.isfinite(value):
+            d = float(value)
+            controls.append(Control(name, "attribute", "int" if isinstance(value, int) else "float", d,
+                                    min(0.0, 2 * d), max(1.0, 2 * d)))
+        if len(controls) == MAX_CONTROLS:
+            break
+    return controls
+
+
+NEUTONE_METHODS = ("set_daw_sample_rate_and_buffer_size", "calc_buffering_delay_samples",
+                   "calc_model_delay_samples", "is_input_mono", "is_output_mono", "get_metadata_json")
+
+
+def is_neutone(module) -> bool:
+    """A Neutone SDK WaveformToWaveform file (its SampleQueueWrapper's methods)."""
+    return all(callable(getattr(module, m, None)) for m in NEUTONE_METHODS) and not _has(module, "forward_params")
+
+
+def _read_neutone(module, path: str) -> Contract:
+    try:
+        meta = json.loads(module.get_metadata_json())
+        mono_in, mono_out = bool(module.is_input_mono()), bool(module.is_output_mono())
+        defaults = [float(v) for v in module.get_default_param_values().flatten().tolist()] \
+            if callable(getattr(module, "get_default_param_values", None)) else []
+    except Exception as e:  # noqa: BLE001 - the file's own methods failed
+        raise ContractError(f"Neutone file whose metadata cannot be read: {_first_line(e)}") from e
+    if not isinstance(meta, dict):
+        raise ContractError("Neutone file whose metadata is not a JSON object")
+    c = Contract(path=path, name=str(meta.get("model_name") or ""), format="neutone", sample_rate=None, ratio=1,
+                 delay=0, delay_known=False, latent_path=False, in_channels=1 if mono_in else 2,
+                 out_channels=1 if mono_out else 2, deterministic=True, listed_methods=["forward"],
+                 has_reset=callable(getattr(module, "reset", None)), resamples_itself=True)
+    authors = meta.get("model_authors")
+    c.author = ", ".join(str(a) for a in authors) if isinstance(authors, list) else str(authors or "")
+    c.description = str(meta.get("model_short_description") or "")
+    c.version = str(meta.get("model_version") or "")
+    c.metadata = meta
+    params = meta.get("neutone_parameters") if isinstance(meta.get("neutone_parameters"), dict) else {}
+    for i in range(NEUTONE_KNOBS):
+        spec = params.get(f"p{i + 1}")
+        if not isinstance(spec, dict) or not spec.get("used", True) or spec.get("type", "continuous") != "continuous":
+            continue
+        default = defaults[i] if i < len(defaults) else 0.0
+        c.controls.append(Control(str(spec.get("name") or f"p{i + 1}"), "knob", "float", default, 0.0, 1.0,
+                                  str(spec.get("description") or "")))
+    if not c.name:
+        c.name = Path(path).stem if path else ""
+    return c
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def latent_path_fits(methods: Dict[str, List[int]]) -> bool:
+    e, d = methods.get("encode"), methods.get("decode")
+    return bool(e and d and e[1] == 1 and d[3] == 1 and e[2] == d[0] and e[3] == d[1] and e[3] >= 1)
 
 
 def _read_metadata(c: Contract, text: str) -> None:
@@ -235,8 +387,8 @@ def _read_metadata(c: Contract, text: str) -> None:
     ratio = _int(meta.get("ratio"), -1)
     if not 1 <= ratio <= MAX_RATIO:
         raise ContractError(f"nnplug metadata: ratio must be 1..{MAX_RATIO}")
-    if meta.get("streaming", True) is False:
-        c.streaming = False
+    if isinstance(meta.get("streaming"), bool):
+        c.streaming, c.streaming_evidence = meta["streaming"], "nnplug metadata"
     c.ratio = math.lcm(c.ratio, ratio)
     if isinstance(meta.get("delay"), (int, float)) and not isinstance(meta.get("delay"), bool):
         delay = int(meta["delay"])
@@ -258,26 +410,10 @@ def _settle(c: Contract) -> None:
     """The played path, and the checks ModelHost makes once everything is read (in its order)."""
     if not c.name:
         c.name = Path(c.path).stem if c.path else ""
-    e, d = c.methods.get("encode"), c.methods.get("decode")
-    c.latent_path = bool(e and d and e[1] == 1 and d[3] == 1 and e[2] == d[0] and e[3] == d[1] and e[3] >= 1)
-    forward = c.methods.get("forward")
-    if not c.latent_path:
-        if forward is None:
-            c.refusals.append("model has no usable method: needs forward_params (or encode/decode) per the nn~ "
-                              "convention")
-        elif forward[1] != 1 or forward[3] != 1:
-            c.refusals.append(f"forward is not audio-to-audio (in_ratio {forward[1]}, out_ratio {forward[3]})")
-        else:
-            c.in_channels, c.out_channels = forward[0], forward[2]
-    else:
-        c.latent_size = c.latent_size if c.latent_size > 0 else e[2]
-        c.ratio = math.lcm(c.ratio, e[3])
-        ed, dd = c.method_delays.get("encode", -1), c.method_delays.get("decode", -1)
-        if ed >= 0 and dd >= 0:
-            # each method's delay counts samples of its own output rate: encode's latent frames
-            # are out_ratio audio samples apart
-            c.delay, c.delay_known = ed * e[3] + dd, True
-        c.in_channels, c.out_channels = e[0], d[2]
+    if c.format != "neutone":
+        why_not = _apply_path(c, latent_path_fits(c.methods))
+        if why_not:
+            c.refusals.append(why_not)
     if c.latent_size < 0 or c.latent_size > MAX_LATENT_SIZE:
         c.latent_size = 0
     if c.ratio > MAX_RATIO:
@@ -285,8 +421,55 @@ def _settle(c: Contract) -> None:
     if c.sample_rate is not None and not MIN_SAMPLE_RATE <= c.sample_rate <= MAX_SAMPLE_RATE:
         c.refusals.append(f"model sample rate {c.sample_rate:g} Hz is not plausible (expected {MIN_SAMPLE_RATE} to "
                           f"{MAX_SAMPLE_RATE} Hz): re-export it with the right rate")
-    if not c.streaming:
+    if c.streaming is False and c.streaming_evidence == "nnplug metadata":
         c.refusals.append(NOT_STREAMING)
+
+
+def _apply_path(c: Contract, latent: bool) -> Optional[str]:
+    """Sets the facts of playing encode -> decode (latent) or forward; returns why that path
+    cannot be played, or None."""
+    e, d, forward = c.methods.get("encode"), c.methods.get("decode"), c.methods.get("forward")
+    c.latent_path = latent
+    if not latent:
+        if forward is None:
+            return "model has no usable method: needs forward_params (or encode/decode) per the nn~ convention"
+        if forward[1] != 1 or forward[3] != 1:
+            return f"forward is not audio-to-audio (in_ratio {forward[1]}, out_ratio {forward[3]})"
+        c.in_channels, c.out_channels = forward[0], forward[2]
+        if c.method_delays.get("forward", -1) >= 0:
+            c.delay, c.delay_known = c.method_delays["forward"], True
+        return None
+    c.latent_size = c.latent_size if c.latent_size > 0 else e[2]
+    c.ratio = math.lcm(c.ratio, e[3])
+    ed, dd = c.method_delays.get("encode", -1), c.method_delays.get("decode", -1)
+    if ed >= 0 and dd >= 0:
+        # each method's delay counts samples of its own output rate: encode's latent frames
+        # are out_ratio audio samples apart
+        c.delay, c.delay_known = ed * e[3] + dd, True
+    c.in_channels, c.out_channels = e[0], d[2]
+    return None
+
+
+def with_method(c: Contract, choice: str) -> Contract:
+    """The contract when the "Model method" parameter is `choice` (METHOD_CHOICES): Auto is the
+    file's own rule (encode -> decode when it fits, forward otherwise). A choice the file cannot
+    play raises ContractError with the plugin's message."""
+    choice = next((m for m in METHOD_CHOICES if m.lower() == str(choice).strip().lower()), None) or \
+        {"encode->decode": "encode -> decode", "latent": "encode -> decode"}.get(str(choice).strip().lower())
+    if choice is None:
+        raise ContractError(f"model method must be one of {', '.join(METHOD_CHOICES)}")
+    if choice == "Auto" or c.format == "neutone":
+        return c
+    latent = choice == "encode -> decode"
+    if latent == c.latent_path:
+        return c
+    if latent and not latent_path_fits(c.methods):
+        raise ContractError("model method encode -> decode: the file has no encode/decode pair that fits together")
+    chosen = dataclasses.replace(c, refusals=list(c.refusals), delay=0, delay_known=False)
+    why_not = _apply_path(chosen, latent)
+    if why_not:
+        raise ContractError(f"model method {choice}: {why_not}")
+    return chosen
 
 
 def read(path: Union[str, Path]) -> Contract:
