@@ -4,9 +4,8 @@ plugin's bit for bit (validate's reference, the Python raw-libtorch benchmark, t
 The plugin (plugin/src/ModelCall.h) calls a model on one intra-op thread, in inference mode,
 with TorchScript's graph optimizer off. The optimizer rewrites a method's graph on its first
 calls (for example an `mm` followed by a bias `add` becomes one `addmm`), which changes the
-float rounding, keeps a second, optimized copy of every graph (~25 MB per instance of the
-default model) and makes the first two calls ~50x slower; the plain interpreter is as fast
-afterwards (measured in `nnplug bench plugin`). The optimizer setting is per thread and is
+float rounding, keeps a second, optimized copy of every graph and makes the first calls
+much slower, while the plain interpreter is as fast afterwards. The optimizer setting is per thread and is
 read when a method first runs, so the first call of every method must happen inside
 `plugin_execution()`.
 """

@@ -76,7 +76,7 @@ def test_pqmf_reconstructs_without_shift(bands):
     assert y.shape == x.shape
     edge = 2 * 16 * bands  # the filters' length: offline zero padding disturbs the ends
     err = (y - x)[..., edge:-edge].pow(2).mean() / x.pow(2).mean()
-    # a near-perfect-reconstruction PQMF: -62 dB measured; require better than -50 dB
+    # a near-perfect-reconstruction PQMF: its reconstruction error must stay below -50 dB
     assert err < 1e-5
     shifted = (y[..., 1:] - x[..., :-1])[..., edge:-edge].pow(2).mean() / x.pow(2).mean()
     assert shifted > 0.1

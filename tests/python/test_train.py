@@ -52,7 +52,8 @@ def test_training_is_reproducible_and_learns(tmp_path):
     c = train(**{**kw, "seed": 4, "steps": 2})
     assert not torch.equal(sa["encoder.0.weight"], c["model"].state_dict()["encoder.0.weight"])
     assert [h["step"] for h in a["history"]] == [10, 20]
-    # 150 steps: the smoothed training loss falls (measured 21.1 -> 17.6, i.e. -16 %; require -5 %)
+    # 150 steps: the smoothed training loss must fall by at least 5 %, a margin well inside
+    # what `nnplug train --steps 150` achieves
     d = train(**{**kw, "steps": 150, "log_every": 30})
     assert d["history"][-1]["rec"] < 0.95 * d["history"][0]["rec"]
 

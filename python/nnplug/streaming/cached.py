@@ -117,8 +117,8 @@ class CachedConv1d(_PastSamples):
         # the longest (cached) input the matmul kernel takes: dilated layers up to 20480
         # values, any layer with at least 8 channels per sample; 0 = never (grouped convs)
         # and strided layers with wide im2col rows (C_in*k >= 512: RAVE's downsampling convs)
-        # up to C_in*k/3 samples, where torch's strided conv was 1.1-3.5x slower (k8 s4 layers
-        # with 96 and 192 input channels; narrower rows were faster as convs)
+        # up to C_in*k/3 samples, where torch's strided conv is slower; narrower rows are faster
+        # as convs (`nnplug bench streaming` times both paths)
         channels = weight.shape[1]
         row = channels * weight.shape[-1]
         self.matmul_max_len = 0 if self.groups != 1 else max(
@@ -127,9 +127,9 @@ class CachedConv1d(_PastSamples):
         # a batch (stereo) of short inputs: torch sends every batch > 1 to oneDNN, whose
         # per-call setup costs several times the arithmetic at these sizes
         self.batched_max_len = 0 if self.groups != 1 else 20480 // channels
-        # strided layers with few channels on long inputs: `_as_columns` (0 = never). Timed on the
-        # seed's 16-channel k3 s2 layers: 1.17-1.26x faster than torch's conv at 1039-2063 samples,
-        # slower below ~500 (its extra ops) and about even above 4000.
+        # strided layers with few channels on long inputs: `_as_columns` (0 = never). It beats
+        # torch's conv from about a thousand samples; below that its extra ops cost more than
+        # they save (`nnplug bench streaming --models seed`).
         self.columns_min_len = 1024 if self.groups == 1 and self.stride > 1 and 8 <= channels and row <= 256 else 0
         self.half_weights = False
         self.packed = None
@@ -179,15 +179,16 @@ class CachedConv1d(_PastSamples):
 
     def _as_matmul(self, x: torch.Tensor) -> torch.Tensor:
         """Streaming buffers are short. For short inputs torch's CPU conv takes native
-        kernels that are slow here: a dilated one that loops sample by sample (4x slower
-        at RAVE's low-rate dilated layers), and an im2col one that is slower than a plain
+        kernels that are slow here: a dilated one that loops sample by sample (RAVE's
+        low-rate dilated layers), and an im2col one that is slower than a plain
         matrix product when there are far more channels than samples. Gather the taps
         (im2col) and do one matrix product instead.
 
         The product is (B*T_out, C*k) x (C*k, C_out), time first: with a handful of samples,
-        MKL's sgemm is 3-5x faster this way round than weights (C_out, C*k) x (C*k, T_out)
-        (torch.profiler: the RAVE v2-sized model at buffer 2048 spent ~78% of its time in
-        this product), and the weights are read in place (a transposed view, no copy).
+        MKL's sgemm is faster this way round than weights (C_out, C*k) x (C*k, T_out), and
+        this product dominates a large model's time at live buffer sizes (torch.profiler
+        around `nnplug bench plugin --model rave-v2`); the weights are read in place (a
+        transposed view, no copy).
         Every stream of the batch (a stereo pair) shares the one product."""
         k = self.weight.size(-1)
         span = (k - 1) * self.dilation + 1
@@ -260,7 +261,7 @@ class CachedConvTranspose1d(_PastSamples):
         if self.groups == 1 and self.dilation == 1 and weight.numel() <= 65536:
             # torch's col2im kernel is fast while its column buffer (C_out*k*T values) fits in
             # a 32 KB L1 cache, and the polyphase product needs a few hundred samples to pay
-            # for its extra ops (measured on the seed's layers, 16 and 1 output channels)
+            # for its extra ops (`nnplug bench streaming --models seed` times both)
             self.poly_min_len = max(256, -(-8192 // (c_out * k)))
             self.poly_phases = taps = -(-k // self.stride)
             padded = F.pad(weight.detach(), (0, taps * self.stride - k))             # C_in, C_out, J*s
@@ -308,8 +309,8 @@ class CachedConvTranspose1d(_PastSamples):
         """With far more channels than samples (RAVE's low-rate upsampling layers at small
         buffers) torch's CPU transposed conv is memory-bound and slow; one matrix product
         with the (C_in, C_out*k) weights, then an overlap-add of the
-        taps into place (col2im, `fold`), is 2-3x faster. Time first, (B*T, C_in) x (C_in, C_out*k):
-        the weights as stored, and MKL's sgemm is 2-3x faster this way round on few samples;
+        taps into place (col2im, `fold`), is faster. Time first, (B*T, C_in) x (C_in, C_out*k):
+        the weights as stored, and MKL's sgemm is faster this way round on few samples;
         every stream of the batch shares the one product."""
         k = self.weight.size(2)
         batch, steps = x.size(0), x.size(-1)
@@ -329,8 +330,8 @@ class CachedConvTranspose1d(_PastSamples):
         """Output sample s*q + p is the sum over j of tap s*j + p applied to input q - j: for
         all s phases at once, one matrix product of the (s*C_out, J*C_in) rearranged weights
         with the J shifted copies of the input, then the phases interleaved. On long inputs
-        this is 1.3-3x faster than torch's transposed conv (its column buffer outgrows the
-        cache); it computes only the outputs this call keeps (from `first`) and no zeros."""
+        this beats torch's transposed conv, whose column buffer outgrows the cache; it
+        computes only the outputs this call keeps (from `first`) and no zeros."""
         s = self.stride
         start = self.cache_len * s - self.extra_out           # first output sample kept
         first = start // s                                    # >= poly_phases - 1: all taps present

@@ -12,7 +12,7 @@ Two steps, so that the streaming model stays exactly the offline model it claims
 
 Why only wide layers: the fp16 kernel is faster when the weights' bytes dominate, i.e. layers
 with many weights and few samples per call (RAVE's low-rate layers). On small layers it is
-slower than float32 (a timing of 96 x 288 and 192 x 576 products: 0.8-1.2x at 1 to 128 rows).
+no faster than float32 (`nnplug bench plugin --model rave-v2-fp16` against `rave-v2`).
 """
 from __future__ import annotations
 
