@@ -1,7 +1,7 @@
-# cmake -DDEST=<dir> -DLIBS="a;b" -P CopyRuntimeLibs.cmake
+# cmake -DDEST=<dir> -DLIBS="a;b" [-DMODE=copy] -P CopyRuntimeLibs.cmake
 # Puts the libtorch runtime into a bundle. A hard link when possible (instant, no extra
 # disk), a copy otherwise; files already up to date are left alone so that incremental
-# builds stay fast.
+# builds stay fast. MODE=copy always copies (macOS, where the bundle gets signed).
 file(MAKE_DIRECTORY "${DEST}")
 foreach(lib IN LISTS LIBS)
     get_filename_component(name "${lib}" NAME)
@@ -15,5 +15,9 @@ foreach(lib IN LISTS LIBS)
         endif()
         file(REMOVE "${dst}")
     endif()
-    file(CREATE_LINK "${lib}" "${dst}" COPY_ON_ERROR)
+    if(MODE STREQUAL "copy")
+        file(COPY_FILE "${lib}" "${dst}")
+    else()
+        file(CREATE_LINK "${lib}" "${dst}" COPY_ON_ERROR)
+    endif()
 endforeach()

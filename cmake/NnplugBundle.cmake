@@ -1,7 +1,15 @@
 # nnplug_bundle_torch(<juce plugin target>)
-# For every built format: RPATH $ORIGIN/lib and a post-build step that puts the libtorch
-# runtime into <binary dir>/lib (CopyRuntimeLibs.cmake skips libraries already there).
+# Linux: for every built format, RPATH $ORIGIN/lib and a post-build step that puts the
+# libtorch runtime into <binary dir>/lib (CopyRuntimeLibs.cmake skips libraries already there).
+# macOS and Windows: their own functions below (not run on this machine, docs/platforms.md).
 function(nnplug_bundle_torch target)
+    if(APPLE)
+        _nnplug_bundle_torch_apple(${target})
+        return()
+    elseif(WIN32)
+        _nnplug_bundle_torch_windows(${target})
+        return()
+    endif()
     foreach(fmt VST3 LV2 Standalone AU)
         if(NOT TARGET ${target}_${fmt})
             continue()
@@ -21,6 +29,57 @@ function(nnplug_bundle_torch target)
         # our dependencies; libtorch's own RUNPATH ($ORIGIN) covers those.
         add_custom_command(TARGET ${target}_${fmt} POST_BUILD
             COMMAND ${CMAKE_COMMAND} -DDEST=$<TARGET_FILE_DIR:${target}_${fmt}>/lib
+                    "-DLIBS=${NNPLUG_TORCH_RUNTIME_LIBS}"
+                    -P "${PROJECT_SOURCE_DIR}/cmake/CopyRuntimeLibs.cmake"
+            VERBATIM)
+    endforeach()
+endfunction()
+
+# macOS: every format is a bundle whose binary is Contents/MacOS/nnplug (VST3 nnplug.vst3,
+# AU nnplug.component, Standalone nnplug.app). The libtorch dylibs go into Contents/Frameworks
+# and the binary finds them through LC_RPATH @loader_path/../Frameworks: @loader_path is the
+# binary's own folder even when a host loads it (@executable_path would be the host's).
+# The wheel's dylibs are named @rpath/<lib>.dylib and find each other (and libomp) through
+# their own LC_RPATH @loader_path, so no install_name_tool rewriting is needed; the check
+# step verifies that instead of assuming it.
+function(_nnplug_bundle_torch_apple target)
+    foreach(fmt VST3 AU Standalone)
+        if(NOT TARGET ${target}_${fmt})
+            continue()
+        endif()
+        set(_t ${target}_${fmt})
+        # BUILD_WITH_INSTALL_RPATH: the built bundle carries only the relocatable RPATH, not
+        # also the wheel's folder, so what is tested is what ships.
+        set_target_properties(${_t} PROPERTIES
+            INSTALL_RPATH "@loader_path/../Frameworks"
+            BUILD_WITH_INSTALL_RPATH ON)
+        # Real copies (MODE=copy), not hard links: signing a bundle may rewrite files inside
+        # it, which must never reach the wheel's own libraries.
+        add_custom_command(TARGET ${_t} POST_BUILD
+            COMMAND ${CMAKE_COMMAND} -DDEST=$<TARGET_BUNDLE_CONTENT_DIR:${_t}>/Frameworks
+                    "-DLIBS=${NNPLUG_TORCH_RUNTIME_LIBS}" -DMODE=copy
+                    -P "${PROJECT_SOURCE_DIR}/cmake/CopyRuntimeLibs.cmake"
+            COMMAND ${CMAKE_COMMAND} -DBUNDLE=$<TARGET_BUNDLE_DIR:${_t}> -DBINARY=$<TARGET_FILE:${_t}>
+                    "-DIDENTITY=${NNPLUG_CODESIGN_IDENTITY}"
+                    -P "${PROJECT_SOURCE_DIR}/cmake/AppleBundleCheck.cmake"
+            VERBATIM)
+    endforeach()
+endfunction()
+
+# Windows: a DLL has no RPATH. The wheel's DLLs are copied beside each binary: into
+# nnplug.vst3/Contents/x86_64-win/ (JUCE's VST3 bundle layout; the target file's folder) and
+# beside nnplug.exe for the Standalone, where the loader looks first (the application's folder).
+# A host loading the VST3 with a plain LoadLibrary does NOT search the plugin's folder for the
+# plugin's own imports, and libtorch cannot be delay-loaded (c10.dll and torch_cpu.dll export
+# data symbols: pytorch/pytorch#71697), so the copies beside the .vst3 binary are the layout a
+# loader shim would use, not yet a plugin any host loads: docs/platforms.md.
+function(_nnplug_bundle_torch_windows target)
+    foreach(fmt VST3 Standalone)
+        if(NOT TARGET ${target}_${fmt})
+            continue()
+        endif()
+        add_custom_command(TARGET ${target}_${fmt} POST_BUILD
+            COMMAND ${CMAKE_COMMAND} -DDEST=$<TARGET_FILE_DIR:${target}_${fmt}>
                     "-DLIBS=${NNPLUG_TORCH_RUNTIME_LIBS}"
                     -P "${PROJECT_SOURCE_DIR}/cmake/CopyRuntimeLibs.cmake"
             VERBATIM)
