@@ -139,6 +139,7 @@ class Host:
     name = "?"
     compensates_latency = False   # does the host remove the reported latency from its output?
     supports_block_sequence = False
+    keeps_instance = False        # do renders play one plugin instance on (parameter ramps carry over)?
 
     def __init__(self, bundle: Union[str, Path], sample_rate: float = 44100.0):
         self.bundle = Path(bundle)

@@ -57,6 +57,7 @@ class PedalboardHost(Host):
     name = "pedalboard"
     compensates_latency = True
     supports_block_sequence = True
+    keeps_instance = True
 
     def __init__(self, bundle: Union[str, Path], sample_rate: float = 44100.0):
         super().__init__(bundle, sample_rate)
