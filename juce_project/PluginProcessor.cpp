@@ -380,6 +380,8 @@ void NnplugProcessor::getStateInformation (juce::MemoryBlock& destData)
     st->setAttribute ("format", s.format);
     st->setAttribute ("latency", s.latency);
     st->setAttribute ("buffer_size", s.bufferSize);
+    st->setAttribute ("method", s.method);
+    st->setAttribute ("model_delay", s.modelDelay);
     st->setAttribute ("model_rate", s.modelRate);
     st->setAttribute ("host_rate", s.hostRate);
     copyXmlToBinary (*xml, destData);

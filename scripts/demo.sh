@@ -25,8 +25,8 @@ rm -rf "$VST3/Contents/Resources/models"
 "$PY" - "$VST3" "$OUT/demo.wav" "$OUT/demo-input.wav" <<'PYEOF'
 import sys
 import numpy as np
-import pedalboard
-from pedalboard.io import AudioFile
+from nnplug.audio import write_wav
+from nnplug.hosts import open_host
 
 vst3, wav, dry_wav = sys.argv[1], sys.argv[2], sys.argv[3]
 sr = 44100
@@ -39,12 +39,11 @@ for k, f0 in enumerate([220.0, 277.2, 329.6, 440.0]):
     note = sum(np.sin(2 * np.pi * f0 * h * tt) / h for h in range(1, 6))
     x += on * 0.15 * note * np.exp(-3.0 * tt)
 x = np.stack([x, x]).astype(np.float32)
-plugin = pedalboard.load_plugin(vst3)
-y = plugin.process(x, sr, buffer_size=512)
+host = open_host("pedalboard", vst3, sr)
+y = host.render(x, 512)
 for path, audio in ((dry_wav, x), (wav, y)):
-    with AudioFile(path, "w", sr, num_channels=2) as f:
-        f.write(audio)
-lat = plugin.reported_latency_samples
+    write_wav(path, audio, sr)
+lat = host.reported_latency()
 print(f"demo: input  {dry_wav}")
 print(f"demo: output {wav} ({y.shape[1] / sr:.1f} s, stereo, through nnplug.vst3 with the default model)")
 print(f"demo: plugin reported latency {lat} samples ({1000 * lat / sr:.1f} ms at {sr} Hz; compensated by pedalboard)")

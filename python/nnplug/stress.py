@@ -196,33 +196,22 @@ def _signal(channels: int, total: int, seed: int = 0) -> np.ndarray:
 
 
 def _pedalboard(bundle: Path, params: Dict[str, Any]):
-    import pedalboard
-    p = pedalboard.load_plugin(str(bundle))
-    for k, v in params.items():
-        setattr(p, k, v)
-    return p
+    from nnplug.hosts.pedalboard import PedalboardHost
+    host = PedalboardHost(bundle, SR)
+    host.set_params(params)
+    return host
 
 
 def _dawdreamer_render(bundle: Path, x: np.ndarray, block: int, params: Dict[str, Any],
                        sample_rate: int = SR, automation: Optional[Dict[str, np.ndarray]] = None):
     """Renders x in DawDreamer; returns (y, latency, state bytes)."""
-    import dawdreamer as daw
-    from nnplug.hosts import param
-    engine = daw.RenderEngine(int(sample_rate), int(block))
-    play = engine.make_playback_processor("in", x)
-    fx = engine.make_plugin_processor("fx", str(bundle))
-    names = [fx.get_parameter_name(i) for i in range(fx.get_plugin_parameter_size())]
-    for pid, v in params.items():
-        fx.set_parameter(names.index(param(pid).name), param(pid).normalized(v))
+    from nnplug.hosts.dawdreamer import DawDreamerHost
+    host = DawDreamerHost(bundle, sample_rate)
+    host.set_params(params)
     for pid, curve in (automation or {}).items():
-        fx.set_automation(names.index(param(pid).name), curve.astype(np.float32))
-    engine.load_graph([(play, []), (fx, ["in"])])
-    engine.render(x.shape[1] / sample_rate)
-    y = np.asarray(engine.get_audio(), np.float32)[:, :x.shape[1]]
-    with tempfile.NamedTemporaryFile(suffix=".state") as f:
-        fx.save_state(f.name)
-        state = Path(f.name).read_bytes()
-    return y, int(fx.get_latency_samples()), state
+        host.set_automation(pid, curve)
+    y = host.render(x, block)
+    return y, host.reported_latency(), host.raw_state
 
 
 def _check_status(raw: bytes, pattern: str) -> Optional[str]:
@@ -242,7 +231,7 @@ def _bad_model(case: Dict[str, Any]) -> Dict[str, Any]:
     x = _signal(2, int(SR * SIGNAL_SECONDS))
     if case["host"] == "pedalboard":
         p = _pedalboard(bundle, params)
-        y = p.process(x, SR, buffer_size=512, reset=True)
+        y = p.process(x, 512, reset=True)
         L, raw = 0, p.raw_state   # pedalboard compensates the reported latency
     else:
         y, L, raw = _dawdreamer_render(bundle, x, 512, params)
@@ -283,32 +272,30 @@ def _torture(case: Dict[str, Any]) -> Dict[str, Any]:
             p.reset()
             for i in range(40):
                 n = rng.choice(sizes)
-                p.input_gain, p.output_gain = rng.uniform(-24, 24), rng.uniform(-24, 24)
-                p.dry_wet = rng.uniform(0, 100)
-                p.latent_scale_1 = rng.uniform(-4, 4)
+                p.set_params({"input_gain": rng.uniform(-24, 24), "output_gain": rng.uniform(-24, 24),
+                              "dry_wet": rng.uniform(0, 100), "latent_scale_1": rng.uniform(-4, 4)})
                 if i % 17 == 5:
                     p.reset()
                 if i % 23 == 7:   # a model swap by state while rendering
                     path = case["swap"] if (i // 23) % 2 == 0 else case["model"]
                     p.raw_state = with_state_fields(p.raw_state, model_path=path, model_sha256="")
                 x = _signal(ch, max(n, 3) * rng.randint(1, 3), seed=i)
-                y = p.process(x, rate, buffer_size=n, reset=False)
+                y = p.process(x, n, reset=False, sample_rate=rate)
                 blocks += 1
                 if not np.isfinite(y).all():
                     return {"ok": False, "detail": f"non-finite output (session {session}, call {i}, block {n}, {rate} Hz)"}
         # the latency report stays true: unity, a model at the host's rate, an impulse
-        p.input_gain = p.output_gain = 0.0
-        p.dry_wet, p.latent_scale_1 = 100.0, 1.0
-        p.process(np.zeros((2, 8192), np.float32), SR, buffer_size=512, reset=True)
+        p.set_params({"input_gain": 0.0, "output_gain": 0.0, "dry_wet": 100.0, "latent_scale_1": 1.0})
+        p.process(np.zeros((2, 8192), np.float32), 512, reset=True)
         x = np.zeros((2, 16384), np.float32)
         x[:, 1000] = 1.0
-        y = p.process(x, SR, buffer_size=512, reset=True)
-        st = plugin_status(p.raw_state)
+        y = p.process(x, 512, reset=True)
+        st = p.status()
         peak = _impulse_peak(y, 1000)
         # pedalboard compensates the reported latency (buffering + the model's delay of 1): a
         # true report puts the impulse back where it was
         if not st.ok or peak != 0:
-            return {"ok": False, "detail": f"after torture: impulse at +{peak} (want +0, latency {p.reported_latency_samples}), "
+            return {"ok": False, "detail": f"after torture: impulse at +{peak} (want +0, latency {p.reported_latency()}), "
                                            f"status {st.message!r}"}
         return {"ok": True, "counts": {"blocks": blocks}}
     # DawDreamer: one block size per render; several renders at hostile sizes, rates and widths,
@@ -368,7 +355,7 @@ def _state_fuzz(case: Dict[str, Any]) -> Dict[str, Any]:
     _point_default_at(bundle, Path(case["model"]))
     p = _pedalboard(bundle, {})
     x = _signal(2, 2048)
-    p.process(x, SR, buffer_size=512)
+    p.process(x, 512)
     base = p.raw_state
     seeds = [base,
              with_state_fields(base, params={"dry_wet": "40", "output_gain": "-6"}),
@@ -385,7 +372,7 @@ def _state_fuzz(case: Dict[str, Any]) -> Dict[str, Any]:
             p.raw_state = rewrap(base, blob)
         except Exception as e:  # noqa: BLE001 - a host may refuse a container; the plugin must not care
             return {"ok": False, "detail": f"blob {i}: pedalboard refused the container: {e}"}
-        y = p.process(x[:, :rng.choice([64, 333, 512])], SR, buffer_size=512, reset=False)
+        y = p.process(x[:, :rng.choice([64, 333, 512])], 512, reset=False)
         if not np.isfinite(y).all():
             return {"ok": False, "detail": f"blob {i}: non-finite output"}
         st = plugin_status(p.raw_state)
@@ -395,9 +382,9 @@ def _state_fuzz(case: Dict[str, Any]) -> Dict[str, Any]:
                 return {"ok": False, "detail": f"blob {i}: a rejected state changed the plugin's state"}
     # the last good state comes back whole
     p.raw_state = seeds[1]
-    p.process(x, SR, buffer_size=512)
-    st = plugin_status(p.raw_state)
-    if not st.ok or abs(p.dry_wet - 40.0) > 1e-3:
+    p.process(x, 512)
+    st = p.status()
+    if not st.ok or abs(p.get_param("dry_wet") - 40.0) > 1e-3:
         return {"ok": False, "detail": f"the good state did not restore: {st}"}
     return {"ok": True, "counts": {"blobs": int(case["blobs"]), "rejected": rejected}}
 
@@ -441,7 +428,7 @@ def _soak(case: Dict[str, Any]) -> Dict[str, Any]:
     ref = None
     rss_warm = rss_peak = 0
     for i in range(periods):
-        y = p.process(x, SR, buffer_size=1024, reset=(i == 0))
+        y = p.process(x, 1024, reset=(i == 0))
         if not np.isfinite(y).all():
             return {"ok": False, "detail": f"non-finite output in period {i}"}
         if i == warm:

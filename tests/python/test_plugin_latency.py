@@ -74,12 +74,12 @@ def refs(models) -> dict:
 
 @pytest.fixture(scope="session")
 def pb_plugins(bundles):
-    import pedalboard
+    from nnplug.hosts.pedalboard import PedalboardHost
     loaded = {}
 
     def get(model):
         if model not in loaded:
-            loaded[model] = pedalboard.load_plugin(str(bundles[model]))
+            loaded[model] = PedalboardHost(bundles[model], SR)
         return loaded[model]
     return get
 
@@ -112,10 +112,10 @@ def test_default_model_delay_is_read_right(refs, models):
 @pytest.mark.parametrize("model", MODELS)
 def test_pedalboard_latency(pb_plugins, refs, model, mode, block):
     p = pb_plugins(model)
-    p.inference_mode = mode
+    p.set_param("inference_mode", mode)
     x, ref, d = refs[model]
-    y = p.process(x, SR, buffer_size=block, reset=True)
-    R = p.reported_latency_samples
+    y = p.process(x, block, reset=True)
+    R = p.reported_latency()
     assert R == expected_buffering(mode) + d
     shifts = exact_shifts(y, ref, candidates(d))
     assert [R + s + d for s in shifts] == [R], f"matching shifts {shifts}"
@@ -127,7 +127,7 @@ def test_pedalboard_changing_blocks(pb_plugins, refs, model, mode):
     """Blocks of changing size in one stream (reset=False between calls). pedalboard holds
     back the first R output samples across the calls."""
     p = pb_plugins(model)
-    p.inference_mode = mode
+    p.set_param("inference_mode", mode)
     x, ref, d = refs[model]
     # not 1 first: pedalboard reads a (2, 1) first chunk as one channel of two samples
     sizes = [511, 1, 64, 1000, 3, 2048, 333, 17, 4096, 100, 256, 777]
@@ -135,13 +135,13 @@ def test_pedalboard_changing_blocks(pb_plugins, refs, model, mode):
     out, pos, i = [], 0, 0
     while pos < x.shape[1]:
         b = min(sizes[i % len(sizes)], x.shape[1] - pos)
-        y = p.process(x[:, pos:pos + b], SR, buffer_size=b, reset=False)
+        y = p.process(x[:, pos:pos + b], b, reset=False)
         if y.size:
             out.append(y.reshape(2, -1))
         pos += b
         i += 1
     y = np.concatenate(out, axis=1)
-    R = p.reported_latency_samples
+    R = p.reported_latency()
     assert R == expected_buffering(mode) + d
     assert y.shape[1] == x.shape[1] - R
     shifts = exact_shifts(y, ref, candidates(d))
@@ -152,17 +152,12 @@ def test_pedalboard_changing_blocks(pb_plugins, refs, model, mode):
 @pytest.mark.parametrize("block", BLOCKS)
 @pytest.mark.parametrize("model", MODELS)
 def test_dawdreamer_latency(bundles, refs, model, mode_value, block):
-    import dawdreamer as daw
+    from nnplug.hosts.dawdreamer import Session
     x, ref, d = refs[model]
-    engine = daw.RenderEngine(SR, block)
-    playback = engine.make_playback_processor("in", x)
-    fx = engine.make_plugin_processor("fx", str(bundles[model]))
-    names = [fx.get_parameter_name(i) for i in range(fx.get_plugin_parameter_size())]
-    fx.set_parameter(names.index("Inference mode"), mode_value)
-    engine.load_graph([(playback, []), (fx, ["in"])])
-    engine.render(x.shape[1] / SR)
-    y = engine.get_audio()
-    R = fx.get_latency_samples()
+    session = Session(bundles[model], SR, block, x)
+    session.set_normalized("Inference mode", mode_value)
+    y, _ = session.render(x.shape[1])
+    R = session.latency()
     assert R == expected_buffering(MODES[int(mode_value)]) + d
     shifts = exact_shifts(y, ref, candidates(d))
     assert [s + d for s in shifts] == [R], f"matching shifts {shifts}"
@@ -231,12 +226,12 @@ def pb48(bundles):
     sample rate, so the first process() call after a rate change runs with the latency of
     the previous rate (measured: 3048, the 44.1 kHz value, on the first 48 kHz call; 3464
     from the second call on). One short call at 48 kHz primes it; see docs/latency.md."""
-    import pedalboard
-    p = pedalboard.load_plugin(str(bundles["default"]))
-    before = p.reported_latency_samples
-    p.process(np.zeros((2, 64), np.float32), HOST48, buffer_size=64, reset=True)
-    p.process(np.zeros((2, 64), np.float32), HOST48, buffer_size=64, reset=True)
-    assert p.reported_latency_samples > before, "the plugin did not switch to resampling at 48 kHz"
+    from nnplug.hosts.pedalboard import PedalboardHost
+    p = PedalboardHost(bundles["default"], HOST48)
+    before = p.reported_latency()
+    p.process(np.zeros((2, 64), np.float32), 64, reset=True)
+    p.process(np.zeros((2, 64), np.float32), 64, reset=True)
+    assert p.reported_latency() > before, "the plugin did not switch to resampling at 48 kHz"
     return p
 
 
@@ -244,10 +239,10 @@ def pb48(bundles):
 @pytest.mark.parametrize("block", BLOCKS)
 def test_pedalboard_latency_48k(pb48, ref48, mode, block):
     p = pb48
-    p.inference_mode = mode
+    p.set_param("inference_mode", mode)
     x, r, d = ref48
-    y = p.process(x, HOST48, buffer_size=block, reset=True)
-    R = p.reported_latency_samples
+    y = p.process(x, block, reset=True)
+    R = p.reported_latency()
     assert R >= (expected_buffering(mode) + d) * HOST48 / SR   # the model side, converted
     # compensated by R: the model output aligned to its input must come out at shift 0
     check_unique(shift_errors(y, r, range(-64, 65)), 0)
@@ -256,16 +251,11 @@ def test_pedalboard_latency_48k(pb48, ref48, mode, block):
 @pytest.mark.parametrize("mode_value", [0.0, 1.0], ids=MODES)
 @pytest.mark.parametrize("block", BLOCKS)
 def test_dawdreamer_latency_48k(bundles, ref48, mode_value, block):
-    import dawdreamer as daw
+    from nnplug.hosts.dawdreamer import Session
     x, r, d = ref48
-    engine = daw.RenderEngine(HOST48, block)
-    playback = engine.make_playback_processor("in", x)
-    fx = engine.make_plugin_processor("fx", str(bundles["default"]))
-    names = [fx.get_parameter_name(i) for i in range(fx.get_plugin_parameter_size())]
-    fx.set_parameter(names.index("Inference mode"), mode_value)
-    engine.load_graph([(playback, []), (fx, ["in"])])
-    engine.render(x.shape[1] / HOST48)
-    y = engine.get_audio()
-    R = fx.get_latency_samples()
+    session = Session(bundles["default"], HOST48, block, x)
+    session.set_normalized("Inference mode", mode_value)
+    y, _ = session.render(x.shape[1])
+    R = session.latency()
     assert R >= (expected_buffering(MODES[int(mode_value)]) + d) * HOST48 / SR
     check_unique(shift_errors(y, r, range(R - 64, R + 65)), R)

@@ -49,11 +49,12 @@ def assert_values(info, got: dict, src) -> None:  # noqa: F811
         assert got[pid] == pytest.approx(want, abs=tol), f"{src.file.name}: {pid} = {got[pid]}, YAML {want}"
 
 
-def pedalboard_values(plugin, info) -> dict:  # noqa: F811
+def pedalboard_values(host, info) -> dict:  # noqa: F811
     """The host's view (raw 0..1 values, mapped with the plugin's exact ranges)."""
     out = {}
+    raws = host.raw_parameters()
     for pid, key in info.host_keys.items():
-        p, raw = info.params[pid], plugin.parameters[key].raw_value
+        p, raw = info.params[pid], raws[key].raw_value
         out[pid] = round(raw * p.hi) if p.is_choice else p.lo + raw * (p.hi - p.lo)
     return out
 
@@ -73,23 +74,22 @@ def assert_same_render(y_preset, y_direct, what):
 
 
 def test_vstpreset_round_trip_pedalboard(built, info, preset_bundle, signal):  # noqa: F811
-    import pedalboard
     from nnplug.hosts import open_host
     out, sources = built
     by_hand = open_host("pedalboard", preset_bundle, SR)      # one instance, presets in turn
     renders = {}
     for src in sources:
-        fresh = pedalboard.load_plugin(str(preset_bundle))
-        fresh.load_preset(str(out / f"{src.stem}.vstpreset"))
+        fresh = open_host("pedalboard", preset_bundle, SR)
+        fresh.load_preset(out / f"{src.stem}.vstpreset")
         assert_values(info, pedalboard_values(fresh, info), src)
         # the plugin's own state agrees, and names the preset's model
         state = vstpreset.state_to_xml(vstpreset.read(fresh.preset_data).component)
         assert_values(info, state_values(state), src)
         assert src.data["model"]["sha256"] in state
         # the render equals one with the same parameters set directly
-        y_preset = fresh.process(signal, SR, buffer_size=BLOCK, reset=True)
+        y_preset = fresh.process(signal, BLOCK, reset=True)
         by_hand.set_params(direct(info, src))
-        assert_values(info, pedalboard_values(by_hand.plugin, info), src)
+        assert_values(info, pedalboard_values(by_hand, info), src)
         assert_same_render(y_preset, by_hand.render(signal, BLOCK), f"pedalboard {src.stem}")
         renders[src.stem] = y_preset
     assert_all_differ(renders)
@@ -122,12 +122,11 @@ def test_vstpreset_round_trip_dawdreamer(built, info, preset_bundle, signal):  #
 
 
 def dd_fx(bundle, preset):
-    import dawdreamer as daw
-    engine = daw.RenderEngine(SR, BLOCK)
-    fx = engine.make_plugin_processor(f"probe{id(preset)}", str(bundle))
-    assert fx.load_vst3_preset(str(preset))
-    dd_fx.keep = engine         # the engine owns the processor
-    return fx
+    """A DawDreamer session whose instance has loaded `preset` (never rendered)."""
+    from nnplug.hosts.dawdreamer import Session
+    session = Session(bundle, SR, BLOCK, np.zeros((2, 1), np.float32))
+    session.load_preset(preset)
+    return session
 
 
 @pytest.fixture(scope="module")
@@ -139,40 +138,35 @@ def factory_bundle(built, preset_bundle):  # noqa: F811
 
 
 def test_factory_programs_in_pedalboard(factory_bundle, built, info):  # noqa: F811
-    import pedalboard
+    from nnplug.hosts.pedalboard import PedalboardHost
     _, sources = built
-    plugin = pedalboard.load_plugin(str(factory_bundle))
-    program = plugin.parameters["program"]
-    assert list(program.valid_values) == [s.name for s in sources]       # getNumPrograms + names, in order
+    plugin = PedalboardHost(factory_bundle, SR)
+    program = plugin.raw_parameters()["program"]
+    assert list(program.choices) == [s.name for s in sources]            # getNumPrograms + names, in order
     for src in sources:
-        plugin.program = src.name                                         # setCurrentProgram via the host
+        program.value = src.name                                          # setCurrentProgram via the host
         state = vstpreset.state_to_xml(vstpreset.read(plugin.preset_data).component)
-        assert plugin.program == src.name
+        assert program.value == src.name
         assert_values(info, state_values(state), src)
 
 
 def test_factory_programs_in_dawdreamer(factory_bundle, built, info):  # noqa: F811
-    import dawdreamer as daw
+    from nnplug.hosts.dawdreamer import Session
     _, sources = built
-    engine = daw.RenderEngine(SR, BLOCK)
-    playback = engine.make_playback_processor("in", np.zeros((2, BLOCK * 4), np.float32))
-    fx = engine.make_plugin_processor("fx", str(factory_bundle))
-    engine.load_graph([(playback, []), (fx, ["in"])])
-    names = [fx.get_parameter_name(i) for i in range(fx.get_plugin_parameter_size())]
-    k = names.index("Program")
+    session = Session(factory_bundle, SR, BLOCK, np.zeros((2, BLOCK * 4), np.float32))
+    session.connect()
     n = len(sources)
     for i, src in enumerate(sources):
-        fx.set_parameter(k, i / (n - 1))
-        engine.render(BLOCK * 2 / SR)
-        assert fx.get_parameter_text(k) == src.name
-        assert_text_values(info, fx, src)
+        session.set_normalized("Program", i / (n - 1))
+        session.render(BLOCK * 2)
+        assert session.text("Program") == src.name
+        assert_text_values(info, session, src)
 
 
-def assert_text_values(info, fx, src):  # noqa: F811
-    names = [fx.get_parameter_name(i) for i in range(fx.get_plugin_parameter_size())]
+def assert_text_values(info, session, src):  # noqa: F811
     for pid, want in expected(info, src).items():
         p = info.params[pid]
-        text = fx.get_parameter_text(names.index(p.name))
+        text = session.text(p.name)
         if p.is_choice:
             assert text == p.choices[int(want)], (src.name, pid, text)
         else:

@@ -64,22 +64,22 @@ def test_inspect_and_stage_give_clear_errors(corpus, tmp_path, capsys):
 
 
 def test_status_helper_reads_and_rewrites_a_real_state(bundle):
-    import pedalboard
     from nnplug.badmodels import write_good
+    from nnplug.hosts.pedalboard import PedalboardHost
     good = write_good(bundle.parent / "good.ts")
     stress._point_default_at(bundle, good)
-    p = pedalboard.load_plugin(str(bundle))
-    p.process(np.zeros((2, 1024), np.float32), SR, buffer_size=512)
+    p = PedalboardHost(bundle, SR)
+    p.process(np.zeros((2, 1024), np.float32), 512)
     raw = p.raw_state
     st = plugin_status(raw)
-    assert st.ok and st.model_file == str(good.resolve()) and st.latency == p.reported_latency_samples
+    assert st.ok and st.model_file == str(good.resolve()) and st.latency == p.reported_latency()
     data = bytes(range(256)) * 3
     assert juce_b64decode(juce_b64encode(data)) == data
     assert plugin_state_blob(rewrap(raw, plugin_state_blob(raw))) == plugin_state_blob(raw)
     p.raw_state = with_state_fields(raw, params={"dry_wet": "25"}, model_path="/no/such/model.ts")
-    p.process(np.zeros((2, 1024), np.float32), SR, buffer_size=512)
+    p.process(np.zeros((2, 1024), np.float32), 512)
     st = plugin_status(p.raw_state)
-    assert p.dry_wet == pytest.approx(25.0)
+    assert p.get_param("dry_wet") == pytest.approx(25.0)
     assert st.failed and not st.loaded and "not found" in st.message
     assert "/no/such/model.ts" in without_status(p.raw_state).decode()   # the reference is kept
 

@@ -196,3 +196,28 @@ def test_measure_shift_finds_the_exact_lag():
         dc = ref - 0.4          # a large DC offset (untrained models) must not fool it
         assert measure_shift(shifted(dc, k, 5000), dc, 2000) == k
     assert measure_shift(np.zeros((2, 100), np.float32), ref, 50) is None
+
+
+def test_what_the_plugin_played_is_checked_against_the_contract(seed_model):  # noqa: F811
+    """validate takes N, the latency and the audio path from the plugin's status, and fails a
+    render whose status disagrees with the contract or with the host."""
+    from dataclasses import replace
+
+    from nnplug.hosts.status import PluginStatus
+    from nnplug.validate import played_problems
+    facts = model_facts(seed_model)
+    n = buffer_size("Auto", facts.ratio)
+    latency = n - 1 + facts.delay
+    good = PluginStatus(True, False, "", "", facts.name, str(seed_model), latency, n, {},
+                        method="encode>decode" if facts.latent_path else "forward", model_delay=facts.delay)
+    assert played_problems(good, facts, "Auto", latency) == []
+    assert played_problems(replace(good, method="", model_delay=None), facts, "Auto", latency) == []  # not said
+    bad = {"N": replace(good, buffer_size=2 * n), "latency": replace(good, latency=latency + 1),
+           "path": replace(good, method="encode>decode" if not facts.latent_path else "forward"),
+           "delay": replace(good, model_delay=facts.delay + 1),
+           "not loaded": replace(good, loaded=False, failed=True, message="model not found")}
+    for what, status in bad.items():
+        problems = played_problems(status, facts, "Auto", latency)
+        assert len(problems) == 1, (what, problems)
+    assert "model not found" in played_problems(bad["not loaded"], facts, "Auto", latency)[0]
+    assert "4096" in played_problems(good, facts, "4096", latency)[0]     # another buffer-size choice

@@ -1,10 +1,18 @@
 """The built plugin in real hosts (pedalboard, DawDreamer), behind one small interface.
+This package is the only code that imports pedalboard or DawDreamer (a test checks it).
 
     with staged_bundle(plugin, model) as bundle:      # a private copy with MODEL as default
         host = open_host("pedalboard", bundle, sample_rate=44100)
         host.set_param("dry_wet", 50)                 # parameter IDs, human units
         y = host.render(x, 512)                       # (channels, samples) float32
         host.reported_latency(), host.compensates_latency
+        host.status()                                 # what the plugin says it plays (status.py)
+        y, timing = host.timed_render(x, 512)         # the processing alone, wall and CPU seconds
+
+What only one host can do lives on its class: pedalboard keeps one instance playing
+(`process(x, block, reset=False)`, `reset()`, `raw_state` read and written, `preset_data`,
+`raw_parameters()`); DawDreamer renders a graph (`Session`: automation, parameter text,
+chains of instances). `python -m nnplug.hosts.memory` measures a host's memory in a child.
 
 Parameters are addressed by the plugin's stable IDs (juce_project/PluginProcessor.h); the
 table below maps them to the names hosts show, with the units and ranges of
@@ -18,11 +26,17 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 BlockSpec = Union[int, Sequence[int]]   # one host block size, or a sequence cycled through
+
+
+class Timing(NamedTuple):
+    """Seconds spent processing: wall clock, and CPU time of the whole process (all threads)."""
+    wall: float
+    cpu: float
 
 
 @dataclass(frozen=True)
@@ -125,6 +139,7 @@ class Host:
     name = "?"
     compensates_latency = False   # does the host remove the reported latency from its output?
     supports_block_sequence = False
+    keeps_instance = False        # do renders play one plugin instance on (parameter ramps carry over)?
 
     def __init__(self, bundle: Union[str, Path], sample_rate: float = 44100.0):
         self.bundle = Path(bundle)
@@ -148,11 +163,27 @@ class Host:
         """Render `x` (channels, samples) from a fresh stream; returns (channels, samples')."""
         raise NotImplementedError
 
+    def timed_render(self, x: np.ndarray, block: int) -> Tuple[np.ndarray, Timing]:
+        """Render `x` at a fixed block size, timing the processing alone (the plugin and its
+        model loaded and prepared before). Returns all the output the host made, and the timing."""
+        raise NotImplementedError
+
     def reported_latency(self) -> int:
         raise NotImplementedError
 
     def parameter_names(self) -> List[str]:
         raise NotImplementedError
+
+    @property
+    def raw_state(self) -> bytes:
+        """The host's state of the plugin (a container holding the plugin's own state)."""
+        raise NotImplementedError
+
+    def status(self):
+        """The STATUS the plugin publishes in its state (hosts/status.py: PluginStatus): what it
+        loaded, its model buffer size N, its latency, whether it failed and why."""
+        from .status import plugin_status
+        return plugin_status(self.raw_state)
 
 
 HOSTS = ("pedalboard", "dawdreamer")

@@ -4,7 +4,8 @@ The plugin's state (juce_project/PluginProcessor.cpp, getStateInformation) is JU
 `copyXmlToBinary` format: b"VC2!", a little-endian uint32 size, then UTF-8 XML
 
     <NNPLUG version="1" model_path=".." model_sha256=".."> <PARAM id=".." value=".."/>...
-      <STATUS loaded="1" failed="0" message=".." state_message=".." model_name=".." latency=".."/>
+      <STATUS loaded="1" failed="0" message=".." state_message=".." model_name=".." latency=".."
+              buffer_size=".." method="forward|encode>decode" model_delay=".." .../>
     </NNPLUG>
 
 STATUS is written with every state and ignored when one is restored: it is how a host (or a
@@ -125,6 +126,8 @@ class PluginStatus:
     latency: int
     buffer_size: int
     attributes: Dict[str, str]
+    method: str = ""                    # the audio path played: "forward" or "encode>decode" ("": not said)
+    model_delay: Optional[int] = None   # the model delay the latency includes (None: not said)
 
     @property
     def ok(self) -> bool:
@@ -140,7 +143,9 @@ def plugin_status(raw: bytes) -> PluginStatus:
     return PluginStatus(loaded=a.get("loaded") == "1", failed=a.get("failed") == "1", message=a.get("message", ""),
                         state_message=a.get("state_message", ""), model_name=a.get("model_name", ""),
                         model_file=a.get("model_file", ""), latency=int(float(a.get("latency", "0") or 0)),
-                        buffer_size=int(float(a.get("buffer_size", "0") or 0)), attributes=a)
+                        buffer_size=int(float(a.get("buffer_size", "0") or 0)), attributes=a,
+                        method=a.get("method", ""),
+                        model_delay=int(float(a["model_delay"])) if a.get("model_delay") else None)
 
 
 def without_status(raw: bytes) -> bytes:

@@ -101,8 +101,8 @@ def state_values(xml: str) -> Dict[str, float]:
     return {p.get("id"): float(p.get("value")) for p in root.iter("PARAM")}
 
 
-def _state_of(plugin) -> Tuple[str, str]:
-    preset = vstpreset.read(plugin.preset_data)
+def _state_of(host) -> Tuple[str, str]:
+    preset = vstpreset.read(host.preset_data)
     return preset.class_id, vstpreset.state_to_xml(preset.component)
 
 
@@ -112,21 +112,20 @@ def read_plugin(bundle: Union[str, Path]) -> PluginInfo:
     bundle = Path(bundle)
     if not bundle.exists():
         raise UserError(f"plugin bundle not found: {bundle} (run `nnplug build` first)")
-    import pedalboard
+    from nnplug.hosts.pedalboard import PedalboardHost
     try:
-        plugin = pedalboard.load_plugin(str(bundle))
+        host = PedalboardHost(bundle)
     except Exception as e:  # noqa: BLE001 - a host's refusal is the user's bundle
         raise UserError(f"{bundle}: pedalboard cannot load the plugin ({str(e).splitlines()[0]})")
-    class_id, base = _state_of(plugin)
+    class_id, base = _state_of(host)
     defaults = state_values(base)
 
     def current() -> Dict[str, float]:
-        return state_values(_state_of(plugin)[1])
+        return state_values(_state_of(host)[1])
 
-    info = PluginInfo(bundle, class_id, getattr(plugin, "name", "") or bundle.stem,
-                      getattr(plugin, "manufacturer_name", "") or "", str(getattr(plugin, "version", "") or ""),
-                      base)
-    hps = plugin.parameters
+    ident = host.identity()
+    info = PluginInfo(bundle, class_id, ident["name"] or bundle.stem, ident["manufacturer"], ident["version"], base)
+    hps = host.raw_parameters()
     # 1. each host parameter moved alone: the state entry that changes is its ID
     found = []
     for key, hp in hps.items():
@@ -149,7 +148,7 @@ def read_plugin(bundle: Union[str, Path]) -> PluginInfo:
     # 3. steps of the number parameters, measured where the plain values are smallest (exact
     # in float32): from a start point, double a normalized offset until the state moves; the
     # first move is one step (the plugin rounds to the nearest grid point)
-    numbers = [f for f in found if f[2].type is not str]
+    numbers = [f for f in found if not f[2].choices]
     starts = {pid: (0.0 if lo[pid] >= 0 or hi[pid] <= 0 else -lo[pid] / (hi[pid] - lo[pid]))
               for pid, *_ in numbers}
     v0 = all_at(starts)
@@ -163,8 +162,8 @@ def read_plugin(bundle: Union[str, Path]) -> PluginInfo:
         d *= 2
     for pid, key, hp, original in found:
         hp.raw_value = original
-        if hp.type is str:
-            choices = tuple(str(c) for c in hp.valid_values)
+        if hp.choices:
+            choices = hp.choices
             info.params[pid] = PluginParam(pid, hp.name, 0.0, float(len(choices) - 1), 1.0, defaults[pid], choices)
         else:
             info.params[pid] = PluginParam(pid, hp.name, lo[pid], hi[pid], steps.get(pid, 0.0), defaults[pid])
