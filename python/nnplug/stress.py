@@ -407,10 +407,10 @@ def soak_model(path: Path) -> Path:
     periodic input gives a periodic output. (The shipped default model is not time-invariant:
     its noise is counter-based, so its periods legitimately differ.)"""
     import torch
-    import nnplug
+    from nnplug.export import export
     from nnplug.models import build_model
     torch.manual_seed(0)
-    nnplug.export(build_model({"architecture": "seed"}), str(path), sample_rate=SR, name="soak-seed", verbose=False)
+    export(build_model({"architecture": "seed"}), str(path), sample_rate=SR, name="soak-seed", verbose=False)
     return path
 
 

@@ -41,12 +41,11 @@ def default_model() -> Path:
 @pytest.fixture(scope="session")
 def seed_model(tmp_path_factory) -> Path:
     """The seed autoencoder, untrained (seeded init), exported as the CI's second model."""
-    import nnplug
+    from nnplug.export import export
     from nnplug.models import build_model
     path = tmp_path_factory.mktemp("seed") / "seed.ts"
     torch.manual_seed(0)
-    nnplug.export(build_model({"architecture": "seed"}), str(path), sample_rate=SR, name="seed-autoencoder",
-                  verbose=False)
+    export(build_model({"architecture": "seed"}), str(path), sample_rate=SR, name="seed-autoencoder", verbose=False)
     return path
 
 
@@ -65,9 +64,9 @@ def wide_model() -> nn.Module:
 
 @pytest.fixture(scope="session")
 def half_weights_model(tmp_path_factory) -> Path:
-    import nnplug
+    from nnplug.export import export
     path = tmp_path_factory.mktemp("half") / "wide-fp16.ts"
-    nnplug.export(wide_model(), str(path), sample_rate=SR, name="wide-fp16", weights="float16", verbose=False)
+    export(wide_model(), str(path), sample_rate=SR, name="wide-fp16", weights="float16", verbose=False)
     return path
 
 

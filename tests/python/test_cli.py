@@ -29,7 +29,7 @@ def test_library_errors_share_one_base_and_print_as_one_line(tmp_path, capsys):
     from nnplug.cli import main
     from nnplug.errors import NnplugError
     from nnplug.export import ExportError
-    from nnplug.inspect import InspectError
+    from nnplug.describe import InspectError
     from nnplug.streaming import ConversionError
     from nnplug.validate import ValidationError
     assert all(issubclass(e, NnplugError) for e in (ExportError, InspectError, ConversionError, ValidationError))

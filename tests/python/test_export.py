@@ -8,7 +8,6 @@ import pytest
 import torch
 import torch.nn as nn
 
-import nnplug
 from nnplug import streaming as ns
 from nnplug.export import ExportError, export, weights_sha256
 from nnplug.models import RaveModel, SeedAutoencoder, config_for, set_randomness
@@ -31,8 +30,8 @@ def seed_file(tmp_path_factory):
     torch.manual_seed(0)
     model = SeedAutoencoder().eval()
     path = str(tmp_path_factory.mktemp("seed") / "seed.ts")
-    meta = nnplug.export(model, path, sample_rate=48000, name="seed", author="me", description="d", version="1.2",
-                         verbose=False)
+    meta = export(model, path, sample_rate=48000, name="seed", author="me", description="d", version="1.2",
+                  verbose=False)
     return model, path, meta
 
 
@@ -371,8 +370,28 @@ def test_float16_weights(tmp_path):
 
 def test_inspect_names_float16_weights(tmp_path):
     from host_fixtures import wide_model
-    from nnplug.inspect import format_info, inspect_file
+    from nnplug.describe import format_info, inspect_file
     path = tmp_path / "f16.ts"
     export(wide_model(), str(path), sample_rate=44100, name="wide", weights="float16", verbose=False)
     text = format_info(inspect_file(str(path), measure=False))
     assert "float16 weights in 2 wide layers" in text and "sha256 ok" in text
+
+
+def test_export_scripts_the_wrapper_once_and_records_the_final_metadata(tmp_path, monkeypatch):
+    """The digest and determinism are measured on the one scripted module, then written into its
+    metadata attribute: no second scripting, and the attribute equals the extra file."""
+    scripted = []
+    real_script = torch.jit.script
+
+    def counting_script(obj, *args, **kwargs):
+        scripted.append(type(obj).__name__)
+        return real_script(obj, *args, **kwargs)
+
+    monkeypatch.setattr(torch.jit, "script", counting_script)
+    torch.manual_seed(0)
+    path = str(tmp_path / "once.ts")
+    meta = export(SeedAutoencoder().eval(), path, sample_rate=44100, name="once", verbose=False)
+    assert scripted.count("NNPlugModel") == 1
+    loaded, extra = load_with_meta(path)
+    assert json.loads(loaded.nnplug_metadata) == extra == meta
+    assert meta["weights_sha256"] == weights_sha256(loaded)

@@ -69,14 +69,14 @@ def test_cli_train_writes_checkpoint_and_export(tmp_path):
     assert main(["train", "--size", "tiny", "--steps", "2", "--batch", "1", "--length", "4096", "--threads", "1",
                  "-o", ckpt, "--export", ts, "--no-noise"]) == 0
     assert os.path.exists(ckpt) and os.path.exists(ts)
-    from nnplug.inspect import inspect_file
+    from nnplug.describe import inspect_file
     info = inspect_file(ts, measure=False)
     assert info.metadata["noise"] is False and info.ratio == 8
 
 
 def test_shipped_default_model():
     from nnplug.export import load_config
-    from nnplug.inspect import inspect_file
+    from nnplug.describe import inspect_file
     path = os.path.join(DATA, "default.ts")
     assert os.path.getsize(path) < 5e6
     info = inspect_file(path)

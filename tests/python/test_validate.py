@@ -153,12 +153,12 @@ def test_staged_copies_play_their_own_model(vst3, seed_model, tmp_path):  # noqa
     """Two staged copies with different models, loaded in one process, each play their own
     model (the plugin binary is copied, not hard-linked: one inode is loaded only once). Same
     architecture, other weights: only the right model's output is bit-identical."""
-    import nnplug
     import torch
+    from nnplug.export import export
     from nnplug.models import build_model
     other = tmp_path / "other.ts"
     torch.manual_seed(1)
-    nnplug.export(build_model({"architecture": "seed"}), str(other), sample_rate=SR, name="other", verbose=False)
+    export(build_model({"architecture": "seed"}), str(other), sample_rate=SR, name="other", verbose=False)
     for model in (seed_model, other):
         result = run_validate(vst3, model, hosts=["pedalboard"], blocks=[512], modes=["Synchronous"],
                               long_signal=False, settings=False, log=lambda s: None)

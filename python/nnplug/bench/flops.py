@@ -53,8 +53,7 @@ def matmul_flops_per_second(size: int = 1536, rows: int = 512, repeats: int = 20
 
 
 def main(argv=None) -> int:
-    from nnplug.commands.bench import MODEL_CONFIGS
-    from nnplug.models import build_model
+    from nnplug.models import MODEL_CONFIGS, build_model
 
     names = (argv if argv is not None else sys.argv[1:]) or ["rave-v2"]
     peak = matmul_flops_per_second()

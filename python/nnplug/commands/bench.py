@@ -6,16 +6,10 @@ import json
 import sys
 
 from nnplug.errors import UserError
+from nnplug.models import MODEL_CONFIGS
 
 DEFAULT_BUFFERS = "64,128,256,512,1024,2048,4096,8192"
 DEFAULT_MODELS = "seed,rave-2048"
-MODEL_CONFIGS = {
-    "seed": {"architecture": "seed"},
-    "rave-small": {"architecture": "rave", "size": "small"},
-    # RAVE v2 proportions (16 bands, strides 4-4-4-2: total 2048) at a third of its width: 4.7 M parameters
-    "rave-2048": {"architecture": "rave", "size": "v2", "capacity": 32},
-    "rave-v2": {"architecture": "rave", "size": "v2"},
-}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
