@@ -14,7 +14,7 @@ from nnplug.errors import NnplugError
 
 # module name in nnplug.commands -> one-line summary shown by `nnplug --help`
 COMMANDS = {
-    "bench": "measure streaming (and plugin) speed against the alternatives",
+    "bench": "measure streaming and plugin speed; FLOP bound; splice the tables into the README",
     "build": "configure and build the plugin (VST3, Standalone, LV2/AU) with CMake",
     "stage": "copy models (and presets) into a built plugin bundle",
     "export": "export a model as a streaming nn~-convention TorchScript file",
@@ -22,6 +22,8 @@ COMMANDS = {
     "train": "train the RAVE-style model on generated audio",
     "render": "render a WAV file through the built plugin in pedalboard or DawDreamer",
     "validate": "prove the built plugin bit-identical to its model, in pedalboard and DawDreamer",
+    "stress": "robustness: hostile model files, host torture and state fuzzing, each host in a child process",
+    "soak": "a long run through one plugin instance: no drift between periods, no memory growth",
     "presets": "YAML presets: check, build (.vstpreset, factory programs), pack, install, list",
 }
 

@@ -479,7 +479,7 @@ def main(argv: List[str]) -> int:
     if argv == ["--child"]:
         return _child()
     if len(argv) >= 1 and argv[0] == "--soak":
-        # python -m nnplug.stress --soak MINUTES [PLUGIN] (`make soak`)
+        print("nnplug: note: python -m nnplug.stress --soak is deprecated; use nnplug soak --minutes N", file=sys.stderr)
         from nnplug.hosts import default_bundle
         minutes = float(argv[1]) if len(argv) > 1 else 60.0
         plugin = Path(argv[2]) if len(argv) > 2 else default_bundle()

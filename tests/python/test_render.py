@@ -34,7 +34,7 @@ def test_render_matches_the_model(host, vst3, seed_model, input_wav, tmp_path): 
     path, x = input_wav
     out = tmp_path / "out.wav"
     p = nnplug("render", "--plugin", vst3, "--model", seed_model, "--input", path, "--output", out,
-               "--host", host, "--block-size", 333)
+               "--host", host, "--block-sizes", 333)
     assert p.returncode == 0, p.stderr
     y, sr = read_wav(out)
     assert sr == SR and y.shape == x.shape
@@ -52,7 +52,7 @@ def test_render_params_dry_is_the_input(vst3, seed_model, input_wav, tmp_path): 
     path, x = input_wav
     out = tmp_path / "dry.wav"
     p = nnplug("render", "--plugin", vst3, "--model", seed_model, "--input", path, "--output", out,
-               "--param", "dry_wet=0", "--param", "inference_mode=Worker thread", "--block-size", 256)
+               "--param", "dry_wet=0", "--param", "inference_mode=Worker thread", "--block-sizes", 256)
     assert p.returncode == 0, p.stderr
     y, _ = read_wav(out)
     assert np.array_equal(y, x)
@@ -76,7 +76,7 @@ def test_render_mono_input_and_resampling(vst3, seed_model, tmp_path):  # noqa: 
     (["--param", "no_such=1"], "unknown parameter ID"),
     (["--param", "dry_wet"], "ID=VALUE"),
     (["--preset", "nope.vstpreset"], "preset not found"),
-    (["--block-size", "0"], "--block-size"),
+    (["--block-sizes", "0"], "--block-sizes"),
 ])
 def test_render_user_errors(vst3, seed_model, input_wav, tmp_path, args, message):  # noqa: F811
     path, _ = input_wav

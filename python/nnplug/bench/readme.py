@@ -1,6 +1,6 @@
 """Put benchmark tables into the README, between markers (run by `make bench`):
 
-    python -m nnplug.bench.readme README.md docs/bench-streaming.md docs/bench-plugin.md
+    nnplug bench readme README.md docs/bench-streaming.md docs/bench-plugin.md
 
 docs/bench-NAME.md replaces whatever stands between `<!-- bench-NAME:begin -->` and
 `<!-- bench-NAME:end -->`; a README without a file's markers is left alone for that file.
@@ -30,4 +30,5 @@ def main(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
+    print("nnplug: note: python -m nnplug.bench.readme is deprecated; use nnplug bench readme", file=sys.stderr)
     sys.exit(main(sys.argv[1:]))
