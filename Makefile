@@ -44,8 +44,9 @@ sanitize: test-asan test-tsan
 soak: setup build
 	@$(NNPLUG) soak --minutes $(or $(MINUTES),60)
 
+# The pure-Python tests, without building the plugin (make test runs them all)
 test-python: setup
-	@$(PY) -m pytest -q
+	@$(PY) -m pytest -q -m "not needs_plugin"
 
 bench: setup build
 	@$(NNPLUG) bench streaming --markdown docs/bench-streaming.md

@@ -145,6 +145,7 @@ def test_rave_file_matches_the_python_module(rave_file):
     assert cmp.max_abs_error <= 1e-5 * cmp.max_abs_reference
 
 
+@pytest.mark.slow
 def test_noisy_export_is_reproducible_across_loads(tmp_path):
     torch.manual_seed(0)
     model = RaveModel(config_for("tiny")).eval()
@@ -265,6 +266,7 @@ def cli(argv):
     return main(argv)
 
 
+@pytest.mark.slow
 def test_cli_export_factory_and_config(tmp_path, capsys):
     out = tmp_path / "f.ts"
     assert cli(["export", "test_export:seed_factory", "-o", str(out), "--sample-rate", "48000", "--name", "s"]) == 0

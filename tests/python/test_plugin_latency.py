@@ -26,6 +26,8 @@ import torch
 from plugin_support import (DEFAULT_BUFFER, DEFAULT_MODEL, exact_shifts, make_bundle, model_delay,
                             model_metadata, noise_signal, reference)
 
+pytestmark = pytest.mark.needs_plugin
+
 SR = 44100
 N = DEFAULT_BUFFER
 BLOCKS = [1, 32, 64, 100, 256, 333, 512, 1000, 2048, 4096]

@@ -6,6 +6,8 @@ import pytest
 
 from plugin_support import DEFAULT_MODEL, make_bundle
 
+pytestmark = pytest.mark.needs_plugin
+
 SR = 44100
 
 

@@ -110,6 +110,8 @@ def test_user_model_is_left_untouched():
         model(torch.randn(1, channels, 16, dtype=torch.float64))
 
 
+@pytest.mark.needs_plugin
+@pytest.mark.slow
 def test_exported_rave_blocks_play_bit_identically_in_both_hosts(tmp_path):
     """RAVE's own blocks through `nnplug export` (the CLI, a factory spec) and `nnplug validate`:
     the plugin's output equals the file run in Python (np.array_equal) in pedalboard and
