@@ -1,6 +1,6 @@
 """Robustness runs of a built plugin in real hosts, each host in a child process.
 
-    summary = run_stress(plugin)          # `nnplug validate --stress --plugin B`
+    summary = run_stress(plugin)          # `nnplug stress --plugin B`
     print(format_summary(summary))        # cases tried, survived, failed
 
 Three kinds of case, all executed by a child Python (`python -m nnplug.stress --child`) that
