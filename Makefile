@@ -50,7 +50,7 @@ test-python: setup
 
 bench: setup build
 	@$(NNPLUG) bench streaming --markdown docs/bench-streaming.md
-	@PYTHONPATH=tests/python $(NNPLUG) bench streaming --models thirdparty:rave_autoencoder_bench --buffer-sizes 512,2048,8192 \
+	@PYTHONPATH=tests/python/support $(NNPLUG) bench streaming --models thirdparty:rave_autoencoder_bench --buffer-sizes 512,2048,8192 \
 		--seconds 3 --rounds 3 --markdown docs/bench-streaming-thirdparty.md
 	@$(NNPLUG) bench plugin --model python/nnplug/data/default.ts --model rave-v2 --markdown docs/bench-plugin.md
 	@$(NNPLUG) bench plugin --model rave-v2 --model rave-v2-fp16 --buffer-sizes 2048,4096,8192,16384 --block-sizes 512 \

@@ -345,7 +345,7 @@ def test_float16_weights(tmp_path):
     """weights="float16": the wide layers keep float16 weights (stored once, half the bytes), the
     file passed export's check against the model with those weights rounded, and it differs from
     the float32 export by that rounding only. A model without a wide layer is refused."""
-    from host_fixtures import wide_model
+    from support.models import wide_model
     from nnplug.runtime import plugin_execution
     model = wide_model()
     f32, f16 = tmp_path / "f32.ts", tmp_path / "f16.ts"
@@ -371,7 +371,7 @@ def test_float16_weights(tmp_path):
 
 
 def test_inspect_names_float16_weights(tmp_path):
-    from host_fixtures import wide_model
+    from support.models import wide_model
     from nnplug.describe import format_info, inspect_file
     path = tmp_path / "f16.ts"
     export(wide_model(), str(path), sample_rate=44100, name="wide", weights="float16", verbose=False)
