@@ -12,7 +12,7 @@ import sys
 
 from nnplug.errors import NnplugError
 
-# module name in nnplug.commands -> one-line summary shown by `nnplug --help`
+# subcommand -> one-line summary shown by `nnplug --help`
 COMMANDS = {
     "bench": "measure streaming and plugin speed; FLOP bound; splice the tables into the README",
     "build": "configure and build the plugin (VST3, Standalone, LV2/AU) with CMake",
@@ -27,6 +27,10 @@ COMMANDS = {
     "presets": "YAML presets: check, build (.vstpreset, factory programs), pack, install, list",
 }
 
+# subcommand -> its module in nnplug.commands, where the names differ: no module is named
+# `inspect`, which would shadow the standard library's for a script run from that folder
+MODULES = {"inspect": "describe"}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -36,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        module = importlib.import_module(f"nnplug.commands.{name}")
+        module = importlib.import_module(f"nnplug.commands.{MODULES.get(name, name)}")
         module.register(sub)
     return parser
 
