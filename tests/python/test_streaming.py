@@ -60,6 +60,7 @@ def test_streaming_equals_offline_float64(model, data):
     assert cmp.max_abs_error <= 1e-12, cmp
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(model=models(), data=st.data())
 def test_streaming_equals_offline_float32(model, data):
@@ -71,6 +72,7 @@ def test_streaming_equals_offline_float32(model, data):
     assert cmp.relative_error <= 1e-5, cmp
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(model=models(), data=st.data(), off=st.sampled_from([-1, 1]))
 def test_off_by_one_delay_is_detected(model, data, off):

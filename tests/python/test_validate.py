@@ -31,6 +31,7 @@ def _validate_cli(vst3, model, tmp_path):
     return p, result, report
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["default", "seed"])
 def test_validate_bit_identical(which, vst3, default_model, seed_model, tmp_path):
     model = default_model if which == "default" else seed_model
