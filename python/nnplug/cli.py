@@ -23,7 +23,7 @@ COMMANDS = {
     "render": "render a WAV file through the built plugin in pedalboard or DawDreamer",
     "validate": "prove the built plugin bit-identical to its model, in pedalboard and DawDreamer",
     "stress": "robustness: hostile model files, host torture and state fuzzing, each host in a child process",
-    "soak": "a long run through one plugin instance: no drift between periods, no memory growth",
+    "soak": "a long run (default an hour) through one plugin instance: no drift, no memory growth",
     "presets": "YAML presets: check, build (.vstpreset, factory programs), pack, install, list",
 }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("soak", help="an hour of audio through one plugin instance: no drift, no growth",
+    p = subparsers.add_parser("soak", help="a long run (default an hour) through one plugin instance: no drift, no growth",
                               description="Play a periodic signal through one pedalboard instance of the plugin for "
                                           "MINUTES of audio; fails on any difference between periods after the "
                                           "warm-up, on non-finite output, or on resident memory growing over 1 %%.")

@@ -32,6 +32,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
 def build_model(config: Dict[str, Any]):
     """A freshly initialised model (an nn.Module) for a model config dict (see module doc)."""
     config = dict(config or {})
