@@ -42,20 +42,21 @@ sanitize: test-asan test-tsan
 
 # One hour of audio through one pedalboard instance (CI runs 2 minutes in test_robustness.py)
 soak: setup build
-	@$(PY) -m nnplug.stress --soak $(or $(MINUTES),60)
+	@$(NNPLUG) soak --minutes $(or $(MINUTES),60)
 
+# The pure-Python tests, without building the plugin (make test runs them all)
 test-python: setup
-	@$(PY) -m pytest -q
+	@$(PY) -m pytest -q -m "not needs_plugin"
 
 bench: setup build
 	@$(NNPLUG) bench streaming --markdown docs/bench-streaming.md
-	@PYTHONPATH=tests/python $(NNPLUG) bench streaming --models thirdparty:rave_autoencoder_bench --buffers 512,2048,8192 \
+	@PYTHONPATH=tests/python/support $(NNPLUG) bench streaming --models thirdparty:rave_autoencoder_bench --buffer-sizes 512,2048,8192 \
 		--seconds 3 --rounds 3 --markdown docs/bench-streaming-thirdparty.md
 	@$(NNPLUG) bench plugin --model python/nnplug/data/default.ts --model rave-v2 --markdown docs/bench-plugin.md
-	@$(NNPLUG) bench plugin --model rave-v2 --model rave-v2-fp16 --buffer 2048,4096,8192,16384 --blocks 512 \
-		--modes Synchronous --runners libtorch-cpp,libtorch-python,pedalboard --channels 1 --no-memory \
+	@$(NNPLUG) bench plugin --model rave-v2 --model rave-v2-fp16 --buffer-sizes 2048,4096,8192,16384 --block-sizes 512 \
+		--modes sync --runners libtorch-cpp,libtorch-python,pedalboard --channels 1 --no-memory \
 		--seconds 6 --rounds 3 --markdown docs/bench-plugin-buffers.md
-	@$(PY) -m nnplug.bench.readme docs/performance.md docs/bench-plugin.md docs/bench-plugin-buffers.md \
+	@$(NNPLUG) bench readme docs/performance.md docs/bench-plugin.md docs/bench-plugin-buffers.md \
 		docs/bench-streaming.md docs/bench-streaming-thirdparty.md
 
 clean:

@@ -1,4 +1,4 @@
-"""A corpus of hostile model files, for the robustness tests and `nnplug validate --stress`.
+"""A corpus of hostile model files, for the robustness tests and `nnplug stress`.
 
     cases = write_corpus(Path("out/bad"))     # [BadModel], files written into the directory
 

@@ -12,9 +12,9 @@ import sys
 
 from nnplug.errors import NnplugError
 
-# module name in nnplug.commands -> one-line summary shown by `nnplug --help`
+# subcommand -> one-line summary shown by `nnplug --help`
 COMMANDS = {
-    "bench": "measure streaming (and plugin) speed against the alternatives",
+    "bench": "measure streaming and plugin speed; FLOP bound; splice the tables into docs/performance.md",
     "build": "configure and build the plugin (VST3, Standalone, LV2/AU) with CMake",
     "stage": "copy models (and presets) into a built plugin bundle",
     "export": "export a model as a streaming nn~-convention TorchScript file",
@@ -22,8 +22,14 @@ COMMANDS = {
     "train": "train the RAVE-style model on generated audio",
     "render": "render a WAV file through the built plugin in pedalboard or DawDreamer",
     "validate": "prove the built plugin bit-identical to its model, in pedalboard and DawDreamer",
+    "stress": "robustness: hostile model files, host torture and state fuzzing, each host in a child process",
+    "soak": "a long run (default an hour) through one plugin instance: no drift, no memory growth",
     "presets": "YAML presets: check, build (.vstpreset, factory programs), pack, install, list",
 }
+
+# subcommand -> its module in nnplug.commands, where the names differ: no module is named
+# `inspect`, which would shadow the standard library's for a script run from that folder
+MODULES = {"inspect": "describe"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        module = importlib.import_module(f"nnplug.commands.{name}")
+        module = importlib.import_module(f"nnplug.commands.{MODULES.get(name, name)}")
         module.register(sub)
     return parser
 

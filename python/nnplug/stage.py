@@ -34,7 +34,7 @@ def validate_model(path: Path) -> dict:
     """Read a model the way the plugin does (`nnplug inspect`, on the contract reader) and run it
     as the plugin would at load; returns a summary."""
     from nnplug.errors import UserError
-    from nnplug.inspect import InspectError, check_runs, inspect_file
+    from nnplug.describe import InspectError, check_runs, inspect_file
     try:
         info = inspect_file(str(path), measure=False)
         # what the plugin would refuse at load (or drop while playing): run it first

@@ -1,6 +1,6 @@
 """Robustness runs of a built plugin in real hosts, each host in a child process.
 
-    summary = run_stress(plugin)          # `nnplug validate --stress --plugin B`
+    summary = run_stress(plugin)          # `nnplug stress --plugin B`
     print(format_summary(summary))        # cases tried, survived, failed
 
 Three kinds of case, all executed by a child Python (`python -m nnplug.stress --child`) that
@@ -394,10 +394,10 @@ def soak_model(path: Path) -> Path:
     periodic input gives a periodic output. (The shipped default model is not time-invariant:
     its noise is counter-based, so its periods legitimately differ.)"""
     import torch
-    import nnplug
+    from nnplug.export import export
     from nnplug.models import build_model
     torch.manual_seed(0)
-    nnplug.export(build_model({"architecture": "seed"}), str(path), sample_rate=SR, name="soak-seed", verbose=False)
+    export(build_model({"architecture": "seed"}), str(path), sample_rate=SR, name="soak-seed", verbose=False)
     return path
 
 
@@ -466,7 +466,7 @@ def main(argv: List[str]) -> int:
     if argv == ["--child"]:
         return _child()
     if len(argv) >= 1 and argv[0] == "--soak":
-        # python -m nnplug.stress --soak MINUTES [PLUGIN] (`make soak`)
+        print("nnplug: note: python -m nnplug.stress --soak is deprecated; use nnplug soak --minutes N", file=sys.stderr)
         from nnplug.hosts import default_bundle
         minutes = float(argv[1]) if len(argv) > 1 else 60.0
         plugin = Path(argv[2]) if len(argv) > 2 else default_bundle()

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from host_fixtures import ROOT, default_model, require_plugin, vst3  # noqa: F401
+from support.paths import ROOT
 from nnplug.bench.plugin import (Report, Row, bench_plugin, check_exact, find_exe, markdown, measure_memory,
                                  targets)
 from nnplug.cli import main as cli

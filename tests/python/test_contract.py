@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from contract_files import cases, load_case, make_file
+from support.contract_files import cases, load_case, make_file
 from nnplug import contract
 
 

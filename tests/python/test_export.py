@@ -8,7 +8,6 @@ import pytest
 import torch
 import torch.nn as nn
 
-import nnplug
 from nnplug import streaming as ns
 from nnplug.export import ExportError, export, weights_sha256
 from nnplug.models import RaveModel, SeedAutoencoder, config_for, set_randomness
@@ -31,8 +30,8 @@ def seed_file(tmp_path_factory):
     torch.manual_seed(0)
     model = SeedAutoencoder().eval()
     path = str(tmp_path_factory.mktemp("seed") / "seed.ts")
-    meta = nnplug.export(model, path, sample_rate=48000, name="seed", author="me", description="d", version="1.2",
-                         verbose=False)
+    meta = export(model, path, sample_rate=48000, name="seed", author="me", description="d", version="1.2",
+                  verbose=False)
     return model, path, meta
 
 
@@ -146,6 +145,7 @@ def test_rave_file_matches_the_python_module(rave_file):
     assert cmp.max_abs_error <= 1e-5 * cmp.max_abs_reference
 
 
+@pytest.mark.slow
 def test_noisy_export_is_reproducible_across_loads(tmp_path):
     torch.manual_seed(0)
     model = RaveModel(config_for("tiny")).eval()
@@ -266,6 +266,7 @@ def cli(argv):
     return main(argv)
 
 
+@pytest.mark.slow
 def test_cli_export_factory_and_config(tmp_path, capsys):
     out = tmp_path / "f.ts"
     assert cli(["export", "test_export:seed_factory", "-o", str(out), "--sample-rate", "48000", "--name", "s"]) == 0
@@ -344,7 +345,7 @@ def test_float16_weights(tmp_path):
     """weights="float16": the wide layers keep float16 weights (stored once, half the bytes), the
     file passed export's check against the model with those weights rounded, and it differs from
     the float32 export by that rounding only. A model without a wide layer is refused."""
-    from host_fixtures import wide_model
+    from support.models import wide_model
     from nnplug.runtime import plugin_execution
     model = wide_model()
     f32, f16 = tmp_path / "f32.ts", tmp_path / "f16.ts"
@@ -370,9 +371,29 @@ def test_float16_weights(tmp_path):
 
 
 def test_inspect_names_float16_weights(tmp_path):
-    from host_fixtures import wide_model
-    from nnplug.inspect import format_info, inspect_file
+    from support.models import wide_model
+    from nnplug.describe import format_info, inspect_file
     path = tmp_path / "f16.ts"
     export(wide_model(), str(path), sample_rate=44100, name="wide", weights="float16", verbose=False)
     text = format_info(inspect_file(str(path), measure=False))
     assert "float16 weights in 2 wide layers" in text and "sha256 ok" in text
+
+
+def test_export_scripts_the_wrapper_once_and_records_the_final_metadata(tmp_path, monkeypatch):
+    """The digest and determinism are measured on the one scripted module, then written into its
+    metadata attribute: no second scripting, and the attribute equals the extra file."""
+    scripted = []
+    real_script = torch.jit.script
+
+    def counting_script(obj, *args, **kwargs):
+        scripted.append(type(obj).__name__)
+        return real_script(obj, *args, **kwargs)
+
+    monkeypatch.setattr(torch.jit, "script", counting_script)
+    torch.manual_seed(0)
+    path = str(tmp_path / "once.ts")
+    meta = export(SeedAutoencoder().eval(), path, sample_rate=44100, name="once", verbose=False)
+    assert scripted.count("NNPlugModel") == 1
+    loaded, extra = load_with_meta(path)
+    assert json.loads(loaded.nnplug_metadata) == extra == meta
+    assert meta["weights_sha256"] == weights_sha256(loaded)

@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from nnplug import streaming as ns
 from nnplug.export import export
-from nnplug.inspect import InspectError, format_info, inspect_file
+from nnplug.describe import InspectError, format_info, inspect_file
 from nnplug.models import SeedAutoencoder
 
 

@@ -4,7 +4,7 @@ the true one, for many host block sizes, a changing block sequence and both infe
 Models: the shipped default (python/nnplug/data/default.ts, a trained RAVE-style model) and
 the seed autoencoder, exported here. Both are nonlinear, so an impulse's peak says little
 about the delay. Instead the host's output is compared, bit for bit, with the same .ts run in
-Python on the plugin's buffer size N (`plugin_support.reference`), shifted by every
+Python on the plugin's buffer size N (`support.plugin.reference`), shifted by every
 candidate latency in a wide range: exactly one shift must match (np.array_equal). The input
 is non-periodic noise, so a wrong shift cannot match by accident (test_measurement_can_fail
 proves the measurement rejects an off-by-one and a one-ulp change).
@@ -23,8 +23,11 @@ import numpy as np
 import pytest
 import torch
 
-from plugin_support import (DEFAULT_BUFFER, DEFAULT_MODEL, exact_shifts, make_bundle, model_delay,
-                            model_metadata, noise_signal, reference)
+from support.paths import DEFAULT_MODEL
+from support.plugin import (DEFAULT_BUFFER, exact_shifts, make_bundle, model_delay, model_metadata, noise_signal,
+                            reference)
+
+pytestmark = pytest.mark.needs_plugin
 
 SR = 44100
 N = DEFAULT_BUFFER

@@ -4,7 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from plugin_support import DEFAULT_MODEL, make_bundle
+from support.paths import DEFAULT_MODEL
+from support.plugin import make_bundle
+
+pytestmark = pytest.mark.needs_plugin
 
 SR = 44100
 

@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from host_fixtures import DEFAULT_MODEL  # noqa: F401
-from presets_fixtures import FACTORY, copy_factory, info, preset_bundle, tree, user_dir  # noqa: F401
+from support.paths import DEFAULT_MODEL
+from support.presets import FACTORY, copy_factory, tree
 from nnplug.cli import main
 from nnplug.stage import sha256_file
 
@@ -21,7 +21,7 @@ def good(**params) -> str:
             f"parameters:\n{body}\n")
 
 
-def test_plugin_parameter_list_is_read_from_the_plugin(info):  # noqa: F811
+def test_plugin_parameter_list_is_read_from_the_plugin(info):
     # the IDs of README's table, with ranges and steps as createLayout() builds them
     assert list(info.params)[:7] == ["input_gain", "output_gain", "dry_wet", "buffer_size", "inference_mode",
                                      "on_failure", "mono_mode"]
@@ -40,7 +40,7 @@ def test_schema_file_is_the_package_copy():
     assert json.loads((FACTORY / "schema.json").read_text()) == json.loads(SCHEMA_PATH.read_text())
 
 
-def test_factory_presets_check(preset_bundle, capsys):  # noqa: F811
+def test_factory_presets_check(preset_bundle, capsys):
     assert main(["presets", "check", str(FACTORY), "--plugin", str(preset_bundle)]) == 0
     assert "5 preset(s) ok" in capsys.readouterr().out
 
@@ -76,7 +76,7 @@ CASES = [
 
 @pytest.mark.parametrize("text,line,message", CASES, ids=[c[2][:30] for c in CASES])
 def test_malformed_preset_is_reported_and_nothing_written(text, line, message, preset_bundle, tmp_path,
-                                                          capsys):  # noqa: F811
+                                                          capsys):
     src = copy_factory(tmp_path / "presets")
     (src / "zz-bad.yaml").write_text(text)
     out = tmp_path / "out"
@@ -91,7 +91,7 @@ def test_malformed_preset_is_reported_and_nothing_written(text, line, message, p
     assert "01-clean.yaml" not in err
 
 
-def test_duplicate_names_across_files(preset_bundle, tmp_path, capsys):  # noqa: F811
+def test_duplicate_names_across_files(preset_bundle, tmp_path, capsys):
     src = copy_factory(tmp_path / "presets")
     (src / "zz-copy.yaml").write_text((FACTORY / "01-clean.yaml").read_text())
     assert main(["presets", "check", str(src), "--plugin", str(preset_bundle)]) == 2
@@ -99,7 +99,7 @@ def test_duplicate_names_across_files(preset_bundle, tmp_path, capsys):  # noqa:
     assert f"{src / 'zz-copy.yaml'}:4: preset name 'Clean' is also used by 01-clean.yaml" in err
 
 
-def test_oversized_and_binary_sources(preset_bundle, tmp_path, capsys):  # noqa: F811
+def test_oversized_and_binary_sources(preset_bundle, tmp_path, capsys):
     src = copy_factory(tmp_path / "presets")
     (src / "big.yaml").write_text("# " + "x" * 70000 + "\n")
     (src / "bin.yaml").write_bytes(b"name: a\n\xff\xfe\n")
@@ -108,13 +108,13 @@ def test_oversized_and_binary_sources(preset_bundle, tmp_path, capsys):  # noqa:
     assert f"{src / 'big.yaml'}:1: file is" in err and f"{src / 'bin.yaml'}:2: not UTF-8 text" in err
 
 
-def test_empty_dir_is_a_user_error(preset_bundle, tmp_path, capsys):  # noqa: F811
+def test_empty_dir_is_a_user_error(preset_bundle, tmp_path, capsys):
     (tmp_path / "none").mkdir()
     assert main(["presets", "check", str(tmp_path / "none"), "--plugin", str(preset_bundle)]) == 2
     assert "no preset files" in capsys.readouterr().err
 
 
-def test_good_preset_with_choices_checks(preset_bundle, tmp_path, capsys):  # noqa: F811
+def test_good_preset_with_choices_checks(preset_bundle, tmp_path, capsys):
     src = tmp_path / "p"
     src.mkdir()
     (src / "a.yaml").write_text(textwrap.dedent(good(buffer_size='"512"', inference_mode="worker thread",

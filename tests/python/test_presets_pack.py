@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from host_fixtures import DEFAULT_MODEL
-from presets_fixtures import FACTORY, info, preset_bundle, tree, user_dir  # noqa: F401
+from support.paths import DEFAULT_MODEL
+from support.presets import FACTORY, tree
 from nnplug.cli import main
 from nnplug.presets import make_pack
 from nnplug.presets import pack as packmod
@@ -22,7 +22,7 @@ NAME = "Factory"
 
 
 @pytest.fixture(scope="module")
-def good_pack(preset_bundle, info, tmp_path_factory):  # noqa: F811
+def good_pack(preset_bundle, info, tmp_path_factory):
     return make_pack(FACTORY, preset_bundle, tmp_path_factory.mktemp("pack") / "factory.zip", name=NAME)
 
 
@@ -202,7 +202,7 @@ def test_users_own_file_at_a_pack_path_is_not_overwritten(good_pack, tmp_path, c
     assert tree(tmp_path / "user") == {NAME: None, f"{NAME}/02-bright-shift.vstpreset": b"the user's bright shift"}
 
 
-def test_pack_with_models(preset_bundle, info, tmp_path, capsys):  # noqa: F811
+def test_pack_with_models(preset_bundle, info, tmp_path, capsys):
     pack = tmp_path / "with-models.zip"
     assert main(["presets", "pack", str(FACTORY), "--plugin", str(preset_bundle), "--with-models",
                  "--name", NAME, "-o", str(pack)]) == 0, capsys.readouterr().err

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from host_fixtures import SR
-from presets_fixtures import FACTORY, info, preset_bundle, user_dir  # noqa: F401
+from support.paths import SR
+from support.presets import FACTORY
 from nnplug.presets import build, vstpreset
 from nnplug.presets.plugin import state_values
 from nnplug.presets.source import find_sources, read_source
@@ -21,7 +21,7 @@ BLOCK = 512
 
 
 @pytest.fixture(scope="module")
-def built(preset_bundle, tmp_path_factory):  # noqa: F811
+def built(preset_bundle, tmp_path_factory):
     out = tmp_path_factory.mktemp("vstpresets")
     build(FACTORY, preset_bundle, out)
     sources = [read_source(p)[0] for p in find_sources(FACTORY)]
@@ -35,21 +35,21 @@ def signal():
     return np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.1 * rng.standard_normal(t.size)]).astype(np.float32)
 
 
-def expected(info, src) -> dict:  # noqa: F811
+def expected(info, src) -> dict:
     """Every parameter's plain value: the YAML's, the plugin's default for the rest."""
     vals = {pid: p.default for pid, p in info.params.items()}
     vals.update({pid: info.params[pid].to_plain(v) for pid, v in src.data["parameters"].items()})
     return vals
 
 
-def assert_values(info, got: dict, src) -> None:  # noqa: F811
+def assert_values(info, got: dict, src) -> None:
     for pid, want in expected(info, src).items():
         p = info.params[pid]
         tol = (p.step / 2 if p.step else 1e-6) + 1e-5
         assert got[pid] == pytest.approx(want, abs=tol), f"{src.file.name}: {pid} = {got[pid]}, YAML {want}"
 
 
-def pedalboard_values(host, info) -> dict:  # noqa: F811
+def pedalboard_values(host, info) -> dict:
     """The host's view (raw 0..1 values, mapped with the plugin's exact ranges)."""
     out = {}
     raws = host.raw_parameters()
@@ -59,7 +59,7 @@ def pedalboard_values(host, info) -> dict:  # noqa: F811
     return out
 
 
-def direct(info, src) -> dict:  # noqa: F811
+def direct(info, src) -> dict:
     """Every parameter, as the host sets it by hand (choices by label)."""
     return {pid: (info.params[pid].choices[int(v)] if info.params[pid].is_choice else v)
             for pid, v in expected(info, src).items()}
@@ -73,7 +73,7 @@ def assert_same_render(y_preset, y_direct, what):
                     f"first {diff[0]}, max {np.abs(y_preset - y_direct).max():.3g}")
 
 
-def test_vstpreset_round_trip_pedalboard(built, info, preset_bundle, signal):  # noqa: F811
+def test_vstpreset_round_trip_pedalboard(built, info, preset_bundle, signal):
     from nnplug.hosts import open_host
     out, sources = built
     by_hand = open_host("pedalboard", preset_bundle, SR)      # one instance, presets in turn
@@ -101,7 +101,7 @@ def assert_all_differ(renders):
     assert all(not np.array_equal(a, b) for i, a in enumerate(ys) for b in ys[i + 1:])
 
 
-def test_vstpreset_round_trip_dawdreamer(built, info, preset_bundle, signal):  # noqa: F811
+def test_vstpreset_round_trip_dawdreamer(built, info, preset_bundle, signal):
     from nnplug.hosts import open_host
     out, sources = built
     renders = {}
@@ -130,14 +130,14 @@ def dd_fx(bundle, preset):
 
 
 @pytest.fixture(scope="module")
-def factory_bundle(built, preset_bundle):  # noqa: F811
+def factory_bundle(built, preset_bundle):
     from nnplug.presets.build import factory_dir
     assert sorted(p.name for p in factory_dir(preset_bundle).glob("*.vstpreset")) == \
         sorted(f"{s.stem}.vstpreset" for s in built[1])
     return preset_bundle
 
 
-def test_factory_programs_in_pedalboard(factory_bundle, built, info):  # noqa: F811
+def test_factory_programs_in_pedalboard(factory_bundle, built, info):
     from nnplug.hosts.pedalboard import PedalboardHost
     _, sources = built
     plugin = PedalboardHost(factory_bundle, SR)
@@ -150,7 +150,7 @@ def test_factory_programs_in_pedalboard(factory_bundle, built, info):  # noqa: F
         assert_values(info, state_values(state), src)
 
 
-def test_factory_programs_in_dawdreamer(factory_bundle, built, info):  # noqa: F811
+def test_factory_programs_in_dawdreamer(factory_bundle, built, info):
     from nnplug.hosts.dawdreamer import Session
     _, sources = built
     session = Session(factory_bundle, SR, BLOCK, np.zeros((2, BLOCK * 4), np.float32))
@@ -163,7 +163,7 @@ def test_factory_programs_in_dawdreamer(factory_bundle, built, info):  # noqa: F
         assert_text_values(info, session, src)
 
 
-def assert_text_values(info, session, src):  # noqa: F811
+def assert_text_values(info, session, src):
     for pid, want in expected(info, src).items():
         p = info.params[pid]
         text = session.text(p.name)

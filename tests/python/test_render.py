@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from host_fixtures import ROOT, SR, require_plugin, seed_model, vst3  # noqa: F401
+from support.paths import ROOT, SR
 from nnplug.audio import read_wav, write_wav
 from nnplug.contract import buffer_size, read as model_facts
 from nnplug.validate import reference, shifted
@@ -30,11 +30,11 @@ def input_wav(tmp_path_factory):
 
 
 @pytest.mark.parametrize("host", ["pedalboard", "dawdreamer"])
-def test_render_matches_the_model(host, vst3, seed_model, input_wav, tmp_path):  # noqa: F811
+def test_render_matches_the_model(host, vst3, seed_model, input_wav, tmp_path):
     path, x = input_wav
     out = tmp_path / "out.wav"
     p = nnplug("render", "--plugin", vst3, "--model", seed_model, "--input", path, "--output", out,
-               "--host", host, "--block-size", 333)
+               "--host", host, "--block-sizes", 333)
     assert p.returncode == 0, p.stderr
     y, sr = read_wav(out)
     assert sr == SR and y.shape == x.shape
@@ -47,18 +47,18 @@ def test_render_matches_the_model(host, vst3, seed_model, input_wav, tmp_path): 
     assert np.array_equal(y, shifted(ref, c - latency + facts.delay, x.shape[1]))
 
 
-def test_render_params_dry_is_the_input(vst3, seed_model, input_wav, tmp_path):  # noqa: F811
+def test_render_params_dry_is_the_input(vst3, seed_model, input_wav, tmp_path):
     """dry_wet=0 in pedalboard (latency compensated): exactly the input, every bit."""
     path, x = input_wav
     out = tmp_path / "dry.wav"
     p = nnplug("render", "--plugin", vst3, "--model", seed_model, "--input", path, "--output", out,
-               "--param", "dry_wet=0", "--param", "inference_mode=Worker thread", "--block-size", 256)
+               "--param", "dry_wet=0", "--param", "inference_mode=Worker thread", "--block-sizes", 256)
     assert p.returncode == 0, p.stderr
     y, _ = read_wav(out)
     assert np.array_equal(y, x)
 
 
-def test_render_mono_input_and_resampling(vst3, seed_model, tmp_path):  # noqa: F811
+def test_render_mono_input_and_resampling(vst3, seed_model, tmp_path):
     mono = tmp_path / "mono.wav"
     write_wav(mono, (0.3 * np.sin(np.arange(22050) / 10.0)).astype(np.float32)[None], 22050)
     out = tmp_path / "out.wav"
@@ -76,9 +76,9 @@ def test_render_mono_input_and_resampling(vst3, seed_model, tmp_path):  # noqa: 
     (["--param", "no_such=1"], "unknown parameter ID"),
     (["--param", "dry_wet"], "ID=VALUE"),
     (["--preset", "nope.vstpreset"], "preset not found"),
-    (["--block-size", "0"], "--block-size"),
+    (["--block-sizes", "0"], "--block-sizes"),
 ])
-def test_render_user_errors(vst3, seed_model, input_wav, tmp_path, args, message):  # noqa: F811
+def test_render_user_errors(vst3, seed_model, input_wav, tmp_path, args, message):
     path, _ = input_wav
     base = ["render", "--plugin", vst3, "--model", seed_model, "--input", path, "--output", tmp_path / "o.wav"]
     if args[0] == "--input":

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from host_fixtures import SR, require_plugin, vst3  # noqa: F401
+from support.paths import SR
 from nnplug import stress
 from nnplug.badmodels import write_corpus
 from nnplug.cli import main as cli
@@ -25,7 +25,7 @@ def corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bundle(vst3, tmp_path_factory):  # noqa: F811
+def bundle(vst3, tmp_path_factory):
     return stress.prepare_bundle(vst3, tmp_path_factory.mktemp("stress-bundle"))
 
 

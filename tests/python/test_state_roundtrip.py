@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from host_fixtures import SR, require_plugin, seed_bundle, seed_model, vst3  # noqa: F401
+from support.paths import SR
 from nnplug.hosts import open_host
 
 SETTINGS = {"output_gain": -3.5, "dry_wet": 70.0, "buffer_size": "512", "inference_mode": "Worker thread",
@@ -22,7 +22,7 @@ def signal():
 
 
 @pytest.fixture(scope="module")
-def original(seed_bundle, signal):  # noqa: F811
+def original(seed_bundle, signal):
     host = open_host("pedalboard", seed_bundle, SR)
     host.set_params(SETTINGS)
     host.render(np.zeros((2, 4096), np.float32), 4096)    # settle the gain/mix ramps
@@ -30,7 +30,7 @@ def original(seed_bundle, signal):  # noqa: F811
     return host, y
 
 
-def test_raw_state_round_trip(original, seed_bundle, signal):  # noqa: F811
+def test_raw_state_round_trip(original, seed_bundle, signal):
     host, y = original
     fresh = open_host("pedalboard", seed_bundle, SR)
     fresh.raw_state = host.raw_state
@@ -47,7 +47,7 @@ def _delay(bundle) -> int:
     return contract.read(next(models_dir(bundle).glob("*.ts"))).delay
 
 
-def test_vstpreset_round_trip_in_both_hosts(original, seed_bundle, signal, tmp_path):  # noqa: F811
+def test_vstpreset_round_trip_in_both_hosts(original, seed_bundle, signal, tmp_path):
     host, y = original
     preset = tmp_path / "settings.vstpreset"
     preset.write_bytes(host.preset_data)

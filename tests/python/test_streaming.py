@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import nnplug.streaming as ns
 from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buffers
-from streaming_cases import models
+from support.streaming_cases import models
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -60,6 +60,7 @@ def test_streaming_equals_offline_float64(model, data):
     assert cmp.max_abs_error <= 1e-12, cmp
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(model=models(), data=st.data())
 def test_streaming_equals_offline_float32(model, data):
@@ -71,6 +72,7 @@ def test_streaming_equals_offline_float32(model, data):
     assert cmp.relative_error <= 1e-5, cmp
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(model=models(), data=st.data(), off=st.sampled_from([-1, 1]))
 def test_off_by_one_delay_is_detected(model, data, off):
@@ -458,7 +460,7 @@ def test_half_weights_stream_the_rounded_model(batch):
     fp16 kernel; the stream equals the offline model with those weights rounded (float32
     summation order only), eager and scripted alike. Weights that are not float16 values are
     left alone: the stream never computes with weights the offline model does not have."""
-    from host_fixtures import wide_model
+    from support.models import wide_model
     from nnplug.streaming.half import round_to_half, store_half
     model = wide_model()
     assert store_half(ns.convert(model)) == 0           # float32 weights: not rounded, not touched
@@ -500,7 +502,7 @@ def test_activations_are_inlined_as_functions():
 def test_public_style_blocks_stream_exactly(block):
     """Each block the property suite may draw, on its own between two strided convs (so it sees a
     delayed, downsampled signal): exact in float64, and the scripted stream computes the same bits."""
-    from streaming_cases import CHANNELS, ChannelsLast, CroppedResidual, PadInForward, Recurrent
+    from support.streaming_cases import CHANNELS, ChannelsLast, CroppedResidual, PadInForward, Recurrent
     torch.manual_seed(sum(map(ord, block)))
     kind, *rest = block.split("-")
     if kind == "pad":

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import nnplug.streaming as ns
-import thirdparty
+from support import thirdparty
 from nnplug.streaming.check import interior_margins, run_in_buffers
 
 CASES = {
@@ -110,6 +110,8 @@ def test_user_model_is_left_untouched():
         model(torch.randn(1, channels, 16, dtype=torch.float64))
 
 
+@pytest.mark.needs_plugin
+@pytest.mark.slow
 def test_exported_rave_blocks_play_bit_identically_in_both_hosts(tmp_path):
     """RAVE's own blocks through `nnplug export` (the CLI, a factory spec) and `nnplug validate`:
     the plugin's output equals the file run in Python (np.array_equal) in pedalboard and
@@ -118,11 +120,11 @@ def test_exported_rave_blocks_play_bit_identically_in_both_hosts(tmp_path):
     import subprocess
     import sys
 
-    from host_fixtures import ROOT, require_plugin
+    from support.paths import ROOT, require_plugin
     from nnplug.validate import run_validate
     vst3 = require_plugin()
     path = tmp_path / "rave-blocks.ts"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "python"), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "python" / "support"), os.environ.get("PYTHONPATH", "")]))
     p = subprocess.run([sys.executable, "-m", "nnplug", "export", "thirdparty:rave_autoencoder", "-o", str(path),
                         "--name", "rave-blocks", "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0 and path.is_file(), p.stderr[-2000:]

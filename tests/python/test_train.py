@@ -42,6 +42,7 @@ def test_stft_loss():
     assert float(multiscale_stft_loss(x + 0.2 * torch.randn_like(x), x)) > float(loss)
 
 
+@pytest.mark.slow
 def test_training_is_reproducible_and_learns(tmp_path):
     kw = dict(size="tiny", steps=20, batch=2, length=2048, lr=1e-2, seed=3, threads=1, progress=False, log_every=10)
     a = train(**kw)
@@ -64,20 +65,21 @@ def test_training_is_reproducible_and_learns(tmp_path):
     assert set(state["state_dict"]) == set(sa)
 
 
+@pytest.mark.slow
 def test_cli_train_writes_checkpoint_and_export(tmp_path):
     from nnplug.cli import main
     ckpt, ts = str(tmp_path / "t.ckpt"), str(tmp_path / "t.ts")
     assert main(["train", "--size", "tiny", "--steps", "2", "--batch", "1", "--length", "4096", "--threads", "1",
                  "-o", ckpt, "--export", ts, "--no-noise"]) == 0
     assert os.path.exists(ckpt) and os.path.exists(ts)
-    from nnplug.inspect import inspect_file
+    from nnplug.describe import inspect_file
     info = inspect_file(ts, measure=False)
     assert info.metadata["noise"] is False and info.ratio == 8
 
 
 def test_shipped_default_model():
     from nnplug.export import load_config
-    from nnplug.inspect import inspect_file
+    from nnplug.describe import inspect_file
     path = os.path.join(DATA, "default.ts")
     assert os.path.getsize(path) < 5e6
     info = inspect_file(path)
@@ -108,6 +110,7 @@ def test_shipped_default_model():
     assert state["train"]["trained_loss"] < 0.8 * state["train"]["untrained_loss"]
 
 
+@pytest.mark.slow
 def test_train_restores_the_thread_count():
     before = torch.get_num_threads()
     train(size="tiny", steps=1, batch=1, length=4096, threads=1 if before != 1 else 2, progress=False)

@@ -10,8 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from host_fixtures import (DEFAULT_MODEL, ROOT, SR, default_model, half_weights_model, rave_like_model,  # noqa: F401
-                           require_plugin, seed_model, stochastic_model, vst3)
+from support.paths import ROOT, SR
 from nnplug.hosts import PARAMETERS, block_sequence, open_host, parse_param_assignment, stage_copy
 from nnplug.contract import buffer_size, read as model_facts
 from nnplug.validate import (CHANGING, DEFAULT_BLOCKS, measure_shift, run_validate,
@@ -32,8 +31,9 @@ def _validate_cli(vst3, model, tmp_path):
     return p, result, report
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["default", "seed"])
-def test_validate_bit_identical(which, vst3, default_model, seed_model, tmp_path):  # noqa: F811
+def test_validate_bit_identical(which, vst3, default_model, seed_model, tmp_path):
     model = default_model if which == "default" else seed_model
     p, result, report = _validate_cli(vst3, model, tmp_path)
     bad = [r for r in result["rows"] if not r["ok"]]
@@ -58,7 +58,7 @@ def test_validate_bit_identical(which, vst3, default_model, seed_model, tmp_path
     assert json.loads((report / "report.json").read_text())["ok"] is True
 
 
-def test_float16_weights_bit_identical(vst3, half_weights_model):  # noqa: F811
+def test_float16_weights_bit_identical(vst3, half_weights_model):
     """A file with float16 wide layers (fbgemm's fp16 kernel, weights packed on the first call,
     which the plugin makes at load) plays bit-identically to the same file run in Python, in
     both hosts, both modes, a fixed and a changing block size."""
@@ -72,7 +72,7 @@ def test_float16_weights_bit_identical(vst3, half_weights_model):  # noqa: F811
 
 
 # -- the check can fail ------------------------------------------------------------------------
-def test_one_ulp_in_the_reference_fails(vst3, seed_model):  # noqa: F811
+def test_one_ulp_in_the_reference_fails(vst3, seed_model):
     """Change one reference sample by one ulp: validate must fail, in both hosts, and point at
     exactly that sample."""
     facts = model_facts(seed_model)
@@ -103,7 +103,7 @@ def test_one_ulp_in_the_reference_fails(vst3, seed_model):  # noqa: F811
 
 
 @pytest.mark.parametrize("kind", ["nnplug", "rave-like"])
-def test_stochastic_model_is_not_claimed_bit_identical(kind, vst3, stochastic_model, rave_like_model):  # noqa: F811
+def test_stochastic_model_is_not_claimed_bit_identical(kind, vst3, stochastic_model, rave_like_model):
     model = stochastic_model if kind == "nnplug" else rave_like_model
     assert model_facts(model).format == ("nnplug" if kind == "nnplug" else "rave-v2")
     result = run_validate(vst3, model, blocks=[333], modes=["Synchronous"], long_signal=False,
@@ -125,7 +125,7 @@ def test_stochastic_model_is_not_claimed_bit_identical(kind, vst3, stochastic_mo
     (["--block-sizes", "512,zero"], "--block-sizes"),
     (["--modes", "fast"], "--modes"),
 ])
-def test_validate_cli_user_errors(vst3, seed_model, tmp_path, args, message):  # noqa: F811
+def test_validate_cli_user_errors(vst3, seed_model, tmp_path, args, message):
     base = {"--plugin": str(vst3), "--model": str(seed_model)}
     for k, v in zip(args[::2], args[1::2]):
         base[k] = str(tmp_path / v) if k == "--plugin" else v
@@ -134,7 +134,7 @@ def test_validate_cli_user_errors(vst3, seed_model, tmp_path, args, message):  #
     assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr
 
 
-def test_validate_renders_given_wav_files(vst3, seed_model, tmp_path):  # noqa: F811
+def test_validate_renders_given_wav_files(vst3, seed_model, tmp_path):
     from nnplug.audio import write_wav
     rng = np.random.default_rng(5)
     wav = tmp_path / "take.wav"
@@ -149,16 +149,16 @@ def test_validate_renders_given_wav_files(vst3, seed_model, tmp_path):  # noqa: 
         run_validate(vst3, seed_model, inputs=[wrong_rate], log=lambda s: None)
 
 
-def test_staged_copies_play_their_own_model(vst3, seed_model, tmp_path):  # noqa: F811
+def test_staged_copies_play_their_own_model(vst3, seed_model, tmp_path):
     """Two staged copies with different models, loaded in one process, each play their own
     model (the plugin binary is copied, not hard-linked: one inode is loaded only once). Same
     architecture, other weights: only the right model's output is bit-identical."""
-    import nnplug
     import torch
+    from nnplug.export import export
     from nnplug.models import build_model
     other = tmp_path / "other.ts"
     torch.manual_seed(1)
-    nnplug.export(build_model({"architecture": "seed"}), str(other), sample_rate=SR, name="other", verbose=False)
+    export(build_model({"architecture": "seed"}), str(other), sample_rate=SR, name="other", verbose=False)
     for model in (seed_model, other):
         result = run_validate(vst3, model, hosts=["pedalboard"], blocks=[512], modes=["Synchronous"],
                               long_signal=False, settings=False, log=lambda s: None)
@@ -167,7 +167,7 @@ def test_staged_copies_play_their_own_model(vst3, seed_model, tmp_path):  # noqa
 
 
 # -- pieces ------------------------------------------------------------------------------------
-def test_parameter_table_matches_the_hosts(vst3, seed_model, tmp_path):  # noqa: F811
+def test_parameter_table_matches_the_hosts(vst3, seed_model, tmp_path):
     bundle = stage_copy(vst3, seed_model, tmp_path)
     for name in ("pedalboard", "dawdreamer"):
         names = open_host(name, bundle, SR).parameter_names()

@@ -1,7 +1,7 @@
 """The arithmetic a model needs per second of audio, against what one core can do: an upper
 bound on how much faster than real time the model can possibly run on this machine.
 
-    python -m nnplug.bench.flops rave-v2 [more names from `nnplug bench streaming --models`]
+    nnplug bench flops rave-v2 [more names from nnplug.models.MODEL_CONFIGS]
 
 Counts the multiply-adds of every Conv1d / ConvTranspose1d (forward hooks on one second of
 audio; activations and the rest are ignored, so the bound is generous), and times a large
@@ -53,8 +53,7 @@ def matmul_flops_per_second(size: int = 1536, rows: int = 512, repeats: int = 20
 
 
 def main(argv=None) -> int:
-    from nnplug.commands.bench import MODEL_CONFIGS
-    from nnplug.models import build_model
+    from nnplug.models import MODEL_CONFIGS, build_model
 
     names = (argv if argv is not None else sys.argv[1:]) or ["rave-v2"]
     peak = matmul_flops_per_second()
@@ -72,4 +71,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    print("nnplug: note: python -m nnplug.bench.flops is deprecated; use nnplug bench flops", file=sys.stderr)
     sys.exit(main())

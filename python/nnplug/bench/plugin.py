@@ -174,7 +174,7 @@ def measure_memory(host: str, bundle: Path, instances: int, sr: float, block: in
 
 # ---------------------------------------------------------------------------------------------
 def exported_model(name: str, directory: Path, progress: Callable[[str], None] = lambda s: None) -> Path:
-    """A named benchmark architecture (`nnplug bench streaming`'s MODEL_CONFIGS, e.g. rave-v2:
+    """A named benchmark architecture (`nnplug.models.MODEL_CONFIGS`, e.g. rave-v2:
     RAVE v2 proportions, 37 M parameters, ratio 2048), seeded, noise off, exported with the
     current streaming kernels; NAME-fp16 exports it with float16 wide-layer weights
     (`export(weights="float16")`). Cached in `directory`; re-exported when a streaming or model
@@ -182,15 +182,15 @@ def exported_model(name: str, directory: Path, progress: Callable[[str], None] =
     import torch
 
     import nnplug
-    from nnplug.commands.bench import MODEL_CONFIGS
-    from nnplug.models import build_model, set_randomness
+    from nnplug.export import export
+    from nnplug.models import MODEL_CONFIGS, build_model, set_randomness
     architecture, weights = (name[:-len("-fp16")], "float16") if name.endswith("-fp16") else (name, "float32")
     if architecture not in MODEL_CONFIGS:
         raise ValueError(f"unknown model {name!r}: a .ts file or one of {list(MODEL_CONFIGS)} "
                          "(each also as NAME-fp16: float16 weights in the wide layers)")
     path = Path(directory) / f"{name}.ts"
     pkg = Path(nnplug.__file__).parent
-    sources = [p for d in ("streaming", "models") for p in (pkg / d).glob("*.py")] + [pkg / "export.py"]
+    sources = [p for d in ("streaming", "models", "export") for p in (pkg / d).glob("*.py")]
     if path.is_file() and path.stat().st_mtime > max(p.stat().st_mtime for p in sources):
         return path
     progress(f"exporting {name} to {path} (once; slow for large models)")
@@ -198,7 +198,7 @@ def exported_model(name: str, directory: Path, progress: Callable[[str], None] =
     torch.manual_seed(0)
     model = build_model(MODEL_CONFIGS[architecture])
     set_randomness(model, enabled=False)
-    nnplug.export(model, str(path), sample_rate=44100, name=name, noise=False, weights=weights, verbose=False)
+    export(model, str(path), sample_rate=44100, name=name, noise=False, weights=weights, verbose=False)
     return path
 
 

@@ -1,6 +1,6 @@
 """Put benchmark tables into docs/performance.md, between markers (run by `make bench`):
 
-    python -m nnplug.bench.readme docs/performance.md docs/bench-streaming.md docs/bench-plugin.md ...
+    nnplug bench readme docs/performance.md docs/bench-streaming.md docs/bench-plugin.md ...
 
 The first argument is the page that holds the tables (docs/performance.md; the README holds none).
 docs/bench-NAME.md replaces whatever stands between `<!-- bench-NAME:begin -->` and
@@ -31,4 +31,5 @@ def main(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
+    print("nnplug: note: python -m nnplug.bench.readme is deprecated; use nnplug bench readme", file=sys.stderr)
     sys.exit(main(sys.argv[1:]))

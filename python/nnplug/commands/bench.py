@@ -1,25 +1,22 @@
-"""`nnplug bench streaming`: cached convolutions vs context window vs overlap-add."""
+"""`nnplug bench`: streaming (cached convolutions vs context window vs overlap-add), plugin (in
+hosts vs raw libtorch), flops (an upper bound on speed) and readme (tables into the README)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 
+from nnplug.commands.options import (add_block_sizes, add_buffer_sizes, add_deprecated_alias, add_modes, mode_names,
+                                     parse_modes, parse_sizes)
 from nnplug.errors import UserError
+from nnplug.models import MODEL_CONFIGS
 
 DEFAULT_BUFFERS = "64,128,256,512,1024,2048,4096,8192"
 DEFAULT_MODELS = "seed,rave-2048"
-MODEL_CONFIGS = {
-    "seed": {"architecture": "seed"},
-    "rave-small": {"architecture": "rave", "size": "small"},
-    # RAVE v2 proportions (16 bands, strides 4-4-4-2: total 2048) at a third of its width: 4.7 M parameters
-    "rave-2048": {"architecture": "rave", "size": "v2", "capacity": 32},
-    "rave-v2": {"architecture": "rave", "size": "v2"},
-}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("bench", help="measure streaming speed against the alternatives",
+    parser = sub.add_parser("bench", help="measure streaming and plugin speed; FLOP bound; README tables",
                             description="Benchmarks. Ratios are measured in one run (interleaved rounds, "
                                         "median kept) so they hold on a noisy machine.")
     which = parser.add_subparsers(dest="bench", metavar="WHAT")
@@ -34,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "returning an audio-to-audio nn.Module, as for `nnplug export`; e.g. a third-party "
                         f"architecture) (default: {DEFAULT_MODELS}); models are randomly initialised: speed and "
                         "exactness do not depend on training")
-    p.add_argument("--buffers", default=DEFAULT_BUFFERS, help=f"buffer sizes in samples (default: {DEFAULT_BUFFERS})")
+    add_buffer_sizes(p, DEFAULT_BUFFERS, f"buffer sizes in samples (default: {DEFAULT_BUFFERS})")
+    add_deprecated_alias(p, "--buffers", "--buffer-sizes")
     p.add_argument("--seconds", type=float, default=5.0, help="seconds of audio per measurement (default: 5)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per method; the median is kept (default: 3)")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default: 1, as in the plugin)")
@@ -42,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     p.set_defaults(func=run_streaming)
     register_plugin(which)
+    register_flops(which)
+    register_readme(which)
 
 
 def run_streaming(args: argparse.Namespace) -> int:
@@ -58,10 +58,7 @@ def run_streaming(args: argparse.Namespace) -> int:
     if unknown:
         raise UserError(f"unknown model(s) {unknown}; choose from {list(MODEL_CONFIGS)} or give "
                         "package.module:factory")
-    try:
-        buffers = [int(b) for b in args.buffers.split(",")]
-    except ValueError:
-        raise UserError(f"--buffers must be comma-separated integers, got {args.buffers!r}") from None
+    buffers = parse_sizes(args.buffer_sizes, "--buffer-sizes")
     torch.set_num_threads(args.threads)
     rows = []
     with tqdm(desc="bench", unit="run", disable=args.json, file=sys.stderr) as bar:
@@ -79,7 +76,7 @@ def run_streaming(args: argparse.Namespace) -> int:
     table = markdown(rows)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write(f"`nnplug bench streaming --models {args.models} --buffers {args.buffers} --seconds {args.seconds:g} "
+            f.write(f"`nnplug bench streaming --models {args.models} --buffer-sizes {args.buffer_sizes} --seconds {args.seconds:g} "
                     f"--rounds {args.rounds}`, one thread; load at the end of the run: {_load()}\n\n{table}\n")
     print(json.dumps(as_dicts(rows), indent=2) if args.json else table)
     problems = verdict(rows)
@@ -103,15 +100,17 @@ def register_plugin(which: argparse._SubParsersAction) -> None:
                    help="a .ts file, or a name from --models of `bench streaming` (e.g. rave-v2: exported once "
                         "to out/bench/), with -fp16 appended for float16 weights in its wide layers (e.g. "
                         "rave-v2-fp16); repeat for several (default: the shipped default model)")
-    p.add_argument("--blocks", default="32,128,512,2048", help="host block sizes (default: 32,128,512,2048)")
-    p.add_argument("--modes", default="Synchronous,Worker thread", help="inference modes (default: both)")
+    add_block_sizes(p, "32,128,512,2048", "host block sizes (default: 32,128,512,2048)")
+    add_deprecated_alias(p, "--blocks", "--block-sizes")
+    add_modes(p)
     p.add_argument("--runners", default="libtorch-cpp,libtorch-python,engine-cpp,pedalboard,dawdreamer",
                    help="what to measure (default: all)")
     p.add_argument("--seconds", type=float, default=10.0, help="seconds of audio per measurement (default: 10)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is kept (default: 3)")
     p.add_argument("--channels", type=int, default=2, help="channels of the signal (default: 2, a stereo track)")
-    p.add_argument("--buffer", help="model buffer size N, or several comma-separated (each model is measured at "
-                                    "each; default: the plugin's Auto)")
+    add_buffer_sizes(p, None, "model buffer sizes N, comma-separated (each model is measured at each; default: "
+                              "the plugin's Auto)")
+    add_deprecated_alias(p, "--buffer", "--buffer-sizes")
     p.add_argument("--exe", help="path of nnplug_model_bench (default: <build>/bench/ of the plugin's build)")
     p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
     p.add_argument("--markdown", metavar="FILE", help="also write the tables as markdown to FILE")
@@ -122,7 +121,7 @@ def register_plugin(which: argparse._SubParsersAction) -> None:
 def run_plugin(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from nnplug.bench.plugin import MODES, RUNNERS, as_dicts, bench_plugin, exported_model, markdown, targets
+    from nnplug.bench.plugin import RUNNERS, as_dicts, bench_plugin, exported_model, markdown, targets
     from nnplug.hosts import default_bundle
 
     plugin = Path(args.plugin) if args.plugin else default_bundle()
@@ -138,21 +137,14 @@ def run_plugin(args: argparse.Namespace) -> int:
         else:
             raise UserError(f"model not found: {m} (a .ts file or one of {list(MODEL_CONFIGS)}, "
                             "each also as NAME-fp16)")
-    try:
-        blocks = [int(b) for b in args.blocks.split(",") if b.strip()]
-    except ValueError:
-        raise UserError(f"--blocks must be comma-separated integers, got {args.blocks!r}") from None
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    blocks = parse_sizes(args.block_sizes, "--block-sizes")
+    modes = parse_modes(args.modes, args)
     runners = [r.strip() for r in args.runners.split(",") if r.strip()]
-    if [m for m in modes if m not in MODES] or [r for r in runners if r not in RUNNERS]:
-        raise UserError(f"--modes from {list(MODES)}, --runners from {list(RUNNERS)}")
-    try:
-        buffers = [int(b) for b in args.buffer.split(",") if b.strip()] if args.buffer else [None]
-    except ValueError:
-        raise UserError(f"--buffer must be comma-separated integers, got {args.buffer!r}") from None
-    if not blocks or min(blocks) < 1 or args.rounds < 1 or args.seconds <= 0 or args.channels < 1 \
-            or min(b or 1 for b in buffers) < 1:
-        raise UserError("--blocks, --buffer, --rounds, --seconds and --channels must be positive")
+    if [r for r in runners if r not in RUNNERS]:
+        raise UserError(f"--runners from {list(RUNNERS)}")
+    buffers = parse_sizes(args.buffer_sizes, "--buffer-sizes") if args.buffer_sizes else [None]
+    if args.rounds < 1 or args.seconds <= 0 or args.channels < 1:
+        raise UserError("--rounds, --seconds and --channels must be positive")
 
     reports = []
     for m in models:
@@ -164,9 +156,10 @@ def run_plugin(args: argparse.Namespace) -> int:
     table = markdown(reports)
     if args.markdown:
         command = " ".join(["nnplug bench plugin"] + [f"--model {m}" for m in (args.model or [])]
-                           + [f"--blocks {args.blocks}", f"--modes '{args.modes}'", f"--runners {args.runners}",
-                              f"--seconds {args.seconds:g}", f"--rounds {args.rounds}", f"--channels {args.channels}"]
-                           + ([f"--buffer {args.buffer}"] if args.buffer else [])
+                           + [f"--block-sizes {args.block_sizes}", f"--modes {mode_names(modes)}",
+                              f"--runners {args.runners}", f"--seconds {args.seconds:g}", f"--rounds {args.rounds}",
+                              f"--channels {args.channels}"]
+                           + ([f"--buffer-sizes {args.buffer_sizes}"] if args.buffer_sizes else [])
                            + (["--no-memory"] if args.no_memory else []))
         with open(args.markdown, "w") as f:
             f.write(f"`{command}`\n\n{table}\n")
@@ -177,6 +170,38 @@ def run_plugin(args: argparse.Namespace) -> int:
     for e in errors:
         print(f"FAIL: {e}", file=sys.stderr)
     return 1 if errors else 0
+
+
+# ---- `nnplug bench flops` (python/nnplug/bench/flops.py) ---------------------------------------
+def register_flops(which: argparse._SubParsersAction) -> None:
+    p = which.add_parser("flops", help="the convolutions' arithmetic per second of audio: a bound on the speed",
+                         description="Count the multiply-adds of every convolution of a model on one second of audio "
+                                     "and time a float32 matrix product on one thread: product rate / model FLOPs "
+                                     "bounds how much faster than real time the model can run on this machine.")
+    p.add_argument("models", nargs="*", metavar="MODEL", default=["rave-v2"],
+                   help=f"names from {', '.join(MODEL_CONFIGS)} (default: rave-v2)")
+    p.set_defaults(func=run_flops)
+
+
+def run_flops(args: argparse.Namespace) -> int:
+    from nnplug.bench.flops import main
+    return main(args.models)
+
+
+# ---- `nnplug bench readme` (python/nnplug/bench/readme.py) --------------------------------------
+def register_readme(which: argparse._SubParsersAction) -> None:
+    p = which.add_parser("readme", help="splice benchmark tables (docs/bench-NAME.md) into the README",
+                         description="Replace what stands between `<!-- bench-NAME:begin -->` and "
+                                     "`<!-- bench-NAME:end -->` in README with docs/bench-NAME.md; a README without "
+                                     "a table's markers is left alone for that table.")
+    p.add_argument("readme", metavar="README", help="the file to update, e.g. README.md")
+    p.add_argument("tables", nargs="+", metavar="TABLE", help="docs/bench-NAME.md files (missing ones are skipped)")
+    p.set_defaults(func=run_readme)
+
+
+def run_readme(args: argparse.Namespace) -> int:
+    from nnplug.bench.readme import main
+    return main([args.readme, *args.tables])
 
 
 def _load() -> str:

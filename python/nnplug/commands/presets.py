@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from nnplug.commands.options import add_deprecated_alias, add_output
+
 DEFAULT_DIR = Path("presets")
 
 
@@ -24,7 +26,8 @@ def register(subparsers) -> None:
     q = sub.add_parser("build", help="write one .vstpreset per preset and embed them in the bundle as programs")
     q.add_argument("dir", nargs="?", type=Path, default=DEFAULT_DIR)
     plugin_arg(q, required=True)
-    q.add_argument("-o", "--out", type=Path, required=True, help="output folder for the .vstpreset files")
+    add_output(q, "output folder for the .vstpreset files", type=Path, required=True)
+    add_deprecated_alias(q, "--out", "--output")
     q.add_argument("--no-embed", action="store_true", help="do not put them in the bundle as factory programs")
     q.set_defaults(func=run_build)
 
@@ -34,7 +37,8 @@ def register(subparsers) -> None:
     q.add_argument("--with-models", action="store_true", help="include the models the presets are for")
     q.add_argument("--name", help="pack name (default: the folder's name)")
     q.add_argument("--version", default="1.0.0", help="pack version (default 1.0.0)")
-    q.add_argument("-o", "--out", type=Path, required=True, help="the .zip to write")
+    add_output(q, "the .zip to write", type=Path, required=True)
+    add_deprecated_alias(q, "--out", "--output")
     q.set_defaults(func=run_pack)
 
     q = sub.add_parser("install", help="verify a pack and install it into the user preset folder")
@@ -77,7 +81,7 @@ def run_check(args) -> int:
 def run_build(args) -> int:
     from nnplug.presets import PresetsInvalid, build
     try:
-        written = build(args.dir, args.plugin, args.out, embed=not args.no_embed)
+        written = build(args.dir, args.plugin, args.output, embed=not args.no_embed)
     except PresetsInvalid as e:
         return _invalid(e)
     for w in written:
@@ -88,7 +92,7 @@ def run_build(args) -> int:
 def run_pack(args) -> int:
     from nnplug.presets import PresetsInvalid, make_pack
     try:
-        out = make_pack(args.dir, args.plugin, args.out, with_models=args.with_models, name=args.name,
+        out = make_pack(args.dir, args.plugin, args.output, with_models=args.with_models, name=args.name,
                         version=args.version)
     except PresetsInvalid as e:
         return _invalid(e)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nnplug.commands.options import add_block_sizes, add_deprecated_alias, add_output, parse_sizes
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("render", help="render a WAV file through the plugin in pedalboard or DawDreamer")
@@ -10,9 +12,10 @@ def register(subparsers) -> None:
     p.add_argument("--model", type=Path, help="a .ts model, staged into a private copy of the bundle "
                                               "(default: the model staged in the bundle)")
     p.add_argument("--input", required=True, type=Path, help="input WAV (mono or stereo)")
-    p.add_argument("--output", required=True, type=Path, help="output WAV (32-bit float)")
+    add_output(p, "output WAV (32-bit float)", required=True, type=Path)
     p.add_argument("--host", choices=("pedalboard", "dawdreamer"), default="pedalboard")
-    p.add_argument("--block-size", type=int, default=512, help="host block size (default 512)")
+    add_block_sizes(p, "512", "the host block size: one, for one output file (default 512)")
+    add_deprecated_alias(p, "--block-size", "--block-sizes")
     p.add_argument("--sample-rate", type=int, help="host sample rate (default: the input's; the input is "
                                                   "resampled when they differ)")
     p.add_argument("--preset", type=Path, help="a .vstpreset to load first")
@@ -38,8 +41,10 @@ def run(args) -> int:
         raise UserError(f"model not found: {args.model}")
     if args.preset is not None and not args.preset.is_file():
         raise UserError(f"preset not found: {args.preset}")
-    if args.block_size < 1:
-        raise UserError("--block-size must be >= 1")
+    block_sizes = parse_sizes(args.block_sizes, "--block-sizes")
+    if len(block_sizes) != 1:
+        raise UserError(f"--block-sizes: render writes one file, at one block size; got {args.block_sizes!r}")
+    block_size = block_sizes[0]
     try:
         params = dict(parse_param_assignment(p) for p in args.param)
     except (KeyError, ValueError) as e:
@@ -71,7 +76,7 @@ def run(args) -> int:
         t0 = time.time()
         # pedalboard renders in one-second chunks of whole blocks (a live progress bar);
         # DawDreamer renders in one call (the bar completes at the end)
-        y = host.render(x, args.block_size, progress=(bar.update if bar else None))
+        y = host.render(x, block_size, progress=(bar.update if bar else None))
         secs = time.time() - t0
         if bar:
             bar.close()
@@ -80,6 +85,6 @@ def run(args) -> int:
         raise UserError("the plugin produced NaN/Inf")
     write_wav(args.output, y, sr)
     comp = "compensated by pedalboard" if host.compensates_latency else "not compensated: output starts that much late"
-    print(f"wrote {args.output}: {y.shape[1]} samples x {y.shape[0]} ch at {sr} Hz, {args.host}, block {args.block_size}; "
+    print(f"wrote {args.output}: {y.shape[1]} samples x {y.shape[0]} ch at {sr} Hz, {args.host}, block {block_size}; "
           f"latency {latency} samples ({comp}); {secs:.2f} s ({secs / (total / sr):.3f} x real time)")
     return 0

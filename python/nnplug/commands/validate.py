@@ -3,21 +3,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nnplug.commands.options import (add_block_sizes, add_deprecated_flag, add_modes, parse_modes, parse_sizes)
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("validate", help="render test signals through the plugin in real hosts and "
                                                "compare bit for bit with the model run in Python")
     p.add_argument("--plugin", required=True, type=Path, help="the built bundle (.../VST3/nnplug.vst3)")
-    p.add_argument("--model", type=Path, help="the .ts model (staged into a private copy of the bundle); "
-                                              "required unless --stress")
-    p.add_argument("--stress", action="store_true",
-                   help="robustness instead: hostile model files, host torture and state fuzzing, each host in a "
-                        "child process (nnplug.stress); prints cases tried, survived, failed")
+    p.add_argument("--model", type=Path, help="the .ts model (staged into a private copy of the bundle); required")
+    add_deprecated_flag(p, "--stress", "stress", "`nnplug stress`")
     p.add_argument("--host", choices=("pedalboard", "dawdreamer", "all"), default="all")
-    p.add_argument("--block-sizes", default=None,
-                   help="comma-separated host block sizes; 'changing' adds a changing sequence (pedalboard) "
-                        "(default: 1,32,64,100,256,333,512,1000,2048,4096,changing)")
-    p.add_argument("--modes", default="sync,worker", help="inference modes: sync, worker or both (default)")
+    add_block_sizes(p, None, "comma-separated host block sizes; 'changing' adds a changing sequence (pedalboard) "
+                             "(default: 1,32,64,100,256,333,512,1000,2048,4096,changing)")
+    add_modes(p)
     p.add_argument("--input", type=Path, action="append", default=[], metavar="WAV",
                    help="a WAV file rendered too, at every block size (repeatable)")
     p.add_argument("--sample-rate", type=int, default=44100)
@@ -37,36 +35,17 @@ def run(args) -> int:
 
     if not args.plugin.exists():
         raise UserError(f"plugin bundle not found: {args.plugin} (run `nnplug build`)")
-    if args.stress:
-        from nnplug.stress import format_summary, run_stress
-        hosts = ("pedalboard", "dawdreamer") if args.host == "all" else (args.host,)
-        summary = run_stress(args.plugin, hosts=hosts, log=(lambda s: print(s, file=sys.stderr)) if args.json else print)
-        print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
-        return 0 if summary["failed"] == 0 else 1
+    if args.stress:   # the old spelling of `nnplug stress`
+        from nnplug.commands.stress import run as run_stress
+        return run_stress(args)
     if args.model is None:
-        raise UserError("--model is required (or --stress)")
+        raise UserError("--model is required")
     hosts = ["pedalboard", "dawdreamer"] if args.host == "all" else [args.host]
     if args.block_sizes is None:
         blocks = [*DEFAULT_BLOCKS, "changing"]
     else:
-        blocks = []
-        for b in args.block_sizes.split(","):
-            b = b.strip()
-            if b.lower() == "changing":
-                blocks.append("changing")
-            elif b.isdigit() and int(b) > 0:
-                blocks.append(int(b))
-            elif b:
-                raise UserError(f"--block-sizes: {b!r} is not a positive integer or 'changing'")
-    modes = []
-    for m in args.modes.split(","):
-        m = m.strip().lower()
-        if m in ("sync", "synchronous"):
-            modes.append("Synchronous")
-        elif m in ("worker", "worker thread"):
-            modes.append("Worker thread")
-        elif m:
-            raise UserError(f"--modes: {m!r} is not sync or worker")
+        blocks = parse_sizes(args.block_sizes, "--block-sizes", words=("changing",))
+    modes = parse_modes(args.modes, args)
     log = (lambda s: print(s, file=sys.stderr)) if args.json else print
     try:
         result = run_validate(args.plugin, args.model, hosts=hosts, blocks=blocks, modes=modes, inputs=args.input,

@@ -19,7 +19,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from nnplug.errors import UserError
-    from nnplug.inspect import InspectError, format_info, inspect_file
+    from nnplug.describe import InspectError, format_info, inspect_file
 
     try:
         info = inspect_file(args.model, measure=not args.no_measure)

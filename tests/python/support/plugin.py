@@ -9,22 +9,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
+from support.paths import BUILD, VST3, require_plugin
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("NNPLUG_BUILD_DIR", ROOT / "build"))
-CONFIG = os.environ.get("NNPLUG_CONFIG", "Release")
-VST3 = BUILD / "juce_project" / "nnplug_artefacts" / CONFIG / "VST3" / "nnplug.vst3"
-DEFAULT_MODEL = ROOT / "python" / "nnplug" / "data" / "default.ts"
 DEFAULT_BUFFER = 1024      # the plugin's model buffer N when buffer_size is "Auto" (models here: ratio | 1024)
-
-
-def require_plugin() -> None:
-    """A missing build is a failure, never a skip: a skipped test must not hide a broken build."""
-    if not (VST3 / "Contents").is_dir():
-        pytest.fail(f"plugin not built: run `make build` (no bundle at {VST3})", pytrace=False)
 
 
 def make_bundle(dest_dir: Path, models: list[Path]) -> Path:

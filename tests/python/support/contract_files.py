@@ -10,7 +10,7 @@ from typing import List
 import torch
 import torch.nn as nn
 
-CASES = Path(__file__).resolve().parents[1] / "contract_cases"
+CASES = Path(__file__).resolve().parents[2] / "contract_cases"
 
 
 def _forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -106,7 +106,7 @@ def _quiet_deprecations():
 
 def _stub_error(what, why):
     return RuntimeError(
-        f"{what} is a stub from tests/python/thirdparty.py ({why}); "
+        f"{what} is a stub from tests/python/support/thirdparty.py ({why}); "
         f"the test models never call it")
 
 
