@@ -43,6 +43,21 @@ def default_model() -> Path:
 
 
 @pytest.fixture(scope="session")
+def foreign(tmp_path_factory) -> dict:
+    """name -> path of every file made by the tools users have (RAVE's exporter, nn-tilde,
+    neutone-sdk: support/foreign_models.py), made once per session in a process of its own."""
+    import subprocess
+    import sys
+
+    from support import foreign_models
+    dest = tmp_path_factory.mktemp("foreign")
+    done = subprocess.run([sys.executable, foreign_models.__file__, str(dest)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"making the foreign model files failed:\n{done.stderr[-3000:]}", pytrace=False)
+    return {name: foreign_models.path_of(dest, name) for name in foreign_models.NAMES}
+
+
+@pytest.fixture(scope="session")
 def seed_model(tmp_path_factory) -> Path:
     """The seed autoencoder, untrained (seeded init), exported as the CI's second model."""
     from nnplug.export import export

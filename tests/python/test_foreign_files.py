@@ -1,10 +1,8 @@
 """Files nnplug did not write (RAVE 2.3.1's exporter, nn-tilde 1.6.0, neutone-sdk 1.5.2; random
-weights, tests/python/foreign_models.py) read through the contract and played by the Python
-player as the plugin plays them."""
+weights, tests/python/support/foreign_models.py; the `foreign` fixture) read through the
+contract and played by the Python player as the plugin plays them."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +11,6 @@ import torch
 
 from nnplug import contract
 from nnplug.player import ModelPlayer, energy_median
-
-HERE = Path(__file__).resolve().parent
-
-
-@pytest.fixture(scope="session")
-def foreign(tmp_path_factory):
-    """name -> path of every foreign model file, made once per session in its own process."""
-    import foreign_models
-    dest = tmp_path_factory.mktemp("foreign")
-    subprocess.run([sys.executable, str(HERE / "foreign_models.py"), str(dest)], check=True,
-                   capture_output=True, text=True)
-    return {name: foreign_models.path_of(dest, name) for name in foreign_models.NAMES}
 
 
 @pytest.mark.parametrize("name, fmt, played, channels, ratio, streaming", [

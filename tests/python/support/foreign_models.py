@@ -1,7 +1,7 @@
 """Model files written by the tools users actually have, with random weights, for the tests of
 what nnplug does with files it did not write.
 
-    python tests/python/foreign_models.py DEST      # writes DEST/<name>.ts|.nm, prints the names
+    python tests/python/support/foreign_models.py DEST [NAME...]   # writes DEST/<name>.ts|.nm
 
 Run as its own process (the tests call it once per session): RAVE's exporter parses absl flags,
 configures logging and clears gin's global configuration, none of which may leak into pytest.
@@ -70,7 +70,7 @@ def _stand_in(name: str, **attrs) -> types.ModuleType:
 
 def _raises(what: str):
     def fail(*args, **kwargs):
-        raise RuntimeError(f"{what} is a stand-in from tests/python/foreign_models.py: exported models never use it")
+        raise RuntimeError(f"{what} is a stand-in from tests/python/support/foreign_models.py: exported models never use it")
     return fail
 
 
