@@ -487,3 +487,47 @@ def buffer_size(choice: Union[str, int, float], ratio: int) -> int:
     want = AUTO_BUFFER_SIZE if str(choice).strip().lower() == "auto" else int(float(str(choice)))
     ratio = max(1, int(ratio))
     return -(-want // ratio) * ratio
+
+
+# ---- host channels <-> model lanes (plugin/src/LaneMap.h, rule for rule)
+MONO_MODES = ("Per channel", "Downmix")
+
+
+def lane_batch(host_channels: int, in_channels: int, mono_mode: str = "Per channel") -> int:
+    """How many streams the model runs at once: one per host channel for a mono model on a
+    multichannel host in "Per channel" mode, else one."""
+    return host_channels if in_channels == 1 and host_channels > 1 and mono_mode == "Per channel" else 1
+
+
+def to_lanes(x, in_channels: int, mono_mode: str = "Per channel"):
+    """Host channels x (H, T) float32 -> the model's input (batch, in_channels, T) float32."""
+    import numpy as np
+    h = x.shape[0]
+    if lane_batch(h, in_channels, mono_mode) > 1:
+        return np.ascontiguousarray(x[:, None, :])
+    if in_channels == 1 and h > 1:
+        s = np.zeros(x.shape[1], np.float32)
+        for ch in range(h):
+            s = (s + x[ch]).astype(np.float32)
+        return (s / np.float32(h)).astype(np.float32)[None, None, :]
+    return np.stack([x[c % h] for c in range(in_channels)])[None]
+
+
+def to_host(out, host_channels: int):
+    """The model's output (batch, out_channels, T) -> host channels (H, T) float32."""
+    import numpy as np
+    batch, co, total = out.shape
+    wet = np.zeros((host_channels, total), np.float32)
+    for ch in range(host_channels):
+        if batch > 1:
+            wet[ch] = out[ch, 0]
+        elif co == host_channels or (co > host_channels > 1):
+            wet[ch] = out[0, ch]
+        elif co == 1:
+            wet[ch] = out[0, 0]
+        else:
+            s = np.zeros(total, np.float32)
+            for c in range(co):
+                s = (s + out[0, c]).astype(np.float32)
+            wet[ch] = s / np.float32(co)
+    return wet

@@ -212,11 +212,10 @@ def bench_plugin(plugin: Path, model: Path, *, blocks: Sequence[int] = DEFAULT_B
     facts = contract.read(model)
     sr = float(facts.sample_rate or 44100)
     n = contract.buffer_size(buffer if buffer else "Auto", facts.ratio)
-    per_channel = facts.in_channels == 1 and channels > 1
-    batch = channels if per_channel else 1
+    batch = contract.lane_batch(channels, facts.in_channels)
     total = max(n, int(seconds * sr) // n * n)
     x = _signal(channels, total)
-    lanes = x[:, None, :] if per_channel else np.stack([x[c % channels] for c in range(facts.in_channels)])[None]
+    lanes = contract.to_lanes(x, facts.in_channels)
     report = Report(name or facts.name, str(model), n, batch, channels, total / sr, rounds, _weights_mb(model),
                     machine=machine_state())
     table = _Rows(report.model, n, batch)

@@ -148,19 +148,20 @@ class LibtorchPython:
 
     def __init__(self, job: Job, warmup: int = 3):
         import torch
+
+        from nnplug.player import ModelPlayer
         self.torch, self.job, self.batch = torch, job, job.batch
-        self.m = torch.jit.load(str(job.model), map_location="cpu")
-        self.m.eval()
+        self.player = ModelPlayer(job.model, job.facts)
+        self.player.prepare(job.sample_rate, job.n)
         with plugin_execution():
             for _ in range(warmup):
-                self.call(torch.zeros(job.batch, job.facts.in_channels, job.n))
+                self.player.call(torch.zeros(job.batch, job.facts.in_channels, job.n))
 
     def call(self, x):
-        return self.m.decode(self.m.encode(x)) if self.job.facts.latent_path else self.m.forward(x)
+        return self.player.call(x)
 
     def reset(self) -> None:
-        if hasattr(self.m, "reset"):
-            self.m.reset()
+        self.player.reset()
 
     def cases(self) -> Sequence[Case]:
         return [RAW_CASE]
