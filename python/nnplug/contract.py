@@ -264,9 +264,9 @@ def _read_nn_tilde(module, metadata_text: str, path: str) -> Contract:
 
 
 # cached_conv keeps a stream's past in `pad` buffers of its padding modules; RAVE's exporter
-# makes them only with caching on. Its container classes are in both kinds of export.
-CACHED_CONV_CLASSES = ("CachedSequential", "CachedPadding1d", "CachedConv1d", "CachedConvTranspose1d",
-                       "CachedPQMF", "AlignBranches")
+# makes them only with caching on. Its containers are in both kinds of export (nnplug's own
+# layers have other names: CachedConv1d is one of both, so it does not tell them apart).
+CACHED_CONV_CLASSES = ("CachedSequential", "CachedPadding1d", "CachedPQMF")
 CACHE_BUFFER = "pad"
 
 

@@ -1,11 +1,14 @@
-"""Read any nn~-convention TorchScript file: nnplug exports, RAVE v2 and v1 exports, or any
-model with `forward_params`.
+"""Describe any model file the plugin plays: nnplug exports, RAVE v2 and v1 exports, nn~ files,
+Neutone SDK files.
 
     info = inspect_file("model.ts")     # ModelInfo; raises InspectError with a clear message
     print(format_info(info))
 
-What is not in a file's metadata is measured: the delay with an impulse through forward,
-streaming (cached state present), determinism (two fresh loads, same input, same bits).
+What the plugin reads comes from the contract (`nnplug.contract`); what is not in the file is
+measured the way the plugin measures it (`nnplug.player`: from the restored state at a fixed
+seed, so every run gives the same answer): the delay of each playable path, whether state
+carries across calls where the file does not show it, determinism (two streams from the same
+state, and two at the same seed).
 """
 from __future__ import annotations
 
@@ -30,18 +33,23 @@ class InspectError(NnplugError, ValueError):
 @dataclass
 class ModelInfo:
     path: str
-    kind: str                                  # "nnplug", "rave-v2", "rave-v1" or "nn~"
+    kind: str                                  # "nnplug", "rave-v2", "rave-v1", "nn~" or "neutone"
     methods: Dict[str, Dict[str, int]]         # name -> in_channels, in_ratio, out_channels, out_ratio
-    sample_rate: Optional[int]
+    sample_rate: Optional[int]                 # None: the file states none (Neutone: plays at any rate)
     ratio: int                                 # audio buffers must be multiples of it
-    delay: Optional[int]                       # forward's output delay, in samples
-    delay_source: str                          # "metadata", "measured", "measured (approximate...)", "unknown"
+    delay: Optional[int]                       # the played path's output delay, in samples
+    delay_source: str                          # "metadata", "measured", "asked of the model" or "unknown"
     latent_size: Optional[int]
     channels: int
-    streaming: bool
+    streaming: Optional[bool]                  # None: not known (not measured)
     deterministic: Optional[bool]
+    played: str = "forward"                    # the path Auto plays
+    streaming_evidence: str = ""
+    repeatable_at_seed: Optional[bool] = None  # a stochastic model: the same output at the same seed
+    delays: Dict[str, Dict[str, Any]] = field(default_factory=dict)   # path -> {"delay", "source"}
+    controls: List[Dict[str, Any]] = field(default_factory=list)      # the "Model control k" parameters
     attributes: Dict[str, Any] = field(default_factory=dict)   # sr, latent_size, stereo_mode, ... as found
-    metadata: Optional[Dict[str, Any]] = None                  # nnplug.json, when present
+    metadata: Optional[Dict[str, Any]] = None                  # nnplug.json, or Neutone's metadata
     weights_ok: Optional[bool] = None                          # nnplug: sha256 of the weights matches
     refusals: List[str] = field(default_factory=list)          # why the plugin refuses it (nnplug.contract)
     warnings: List[str] = field(default_factory=list)
@@ -95,91 +103,38 @@ def _method_names(module, path: str) -> List[str]:
     return [n for n in names]
 
 
-def _is_streaming(module) -> bool:
-    """Cached state present: nnplug's Cached*/Delay layers, cached_conv's CachedPadding1d
-    (RAVE), or any `cache` buffer."""
-    for name, sub in module.named_modules():
-        original = getattr(sub, "original_name", type(sub).__name__)
-        if original.startswith("Cached") or original in ("Delay", "CachedPadding1d", "CachedSequential"):
-            return True
-        for bname, _ in sub.named_buffers(recurse=False):
-            if "cache" in bname.lower():
-                return True
-    return False
-
-
-def _reset(module) -> None:
-    reset = _attr(module, "reset")
-    if callable(reset):
-        reset()
-
-
-def _measure_delay(path: str, params: Dict[str, int], ratio: int) -> Optional[int]:
-    """Feed an impulse through a fresh forward and subtract its response to silence; the
-    delay is where the difference peaks, minus where the impulse was."""
-    if params["in_ratio"] != 1 or params["out_ratio"] != 1:
-        return None
-    block = ratio
-    while block < 512:
-        block *= 2
-    total = block * max(8, -(-16384 // block))
-    start = block
-    outs = []
-    for impulse in (False, True):
-        module, _ = _load(path)
-        x = torch.zeros(1, params["in_channels"], total)
-        if impulse:
-            x[:, :, start] = 1.0
-        with torch.no_grad():
-            y = torch.cat([module.forward(x[..., i:i + block]) for i in range(0, total, block)], -1)
-        outs.append(y)
-    diff = (outs[1] - outs[0]).abs().sum(1)[0]
-    if float(diff.max()) == 0.0:
-        return None
-    return int(torch.argmax(diff)) - start
-
-
-def _check_deterministic(path: str, params: Dict[str, int], ratio: int) -> bool:
-    g = torch.Generator().manual_seed(0)
-    x = 0.1 * torch.randn(1, params["in_channels"], 4 * ratio // params["in_ratio"], generator=g)
-    ys = []
-    for _ in range(2):
-        module, _ = _load(path)
-        with torch.no_grad():
-            ys.append(module.forward(x))
-    return torch.equal(ys[0], ys[1])
-
-
 # The plugin's own limits are the contract's (nnplug.contract, mirroring plugin/src/ModelHost.h).
 TRIAL_CALLS = 4              # TorchScript runs the first two calls unoptimized (slow); the plugin allows 4
 CHECK_BUFFERS = 16
 
 
 def check_runs(path: str, info: "ModelInfo", buffers: int = CHECK_BUFFERS) -> None:
-    """Run forward on `buffers` buffers of noise, as the plugin would (fresh load, one thread,
+    """Run the played path on `buffers` buffers of noise, as the plugin would (one thread,
     buffers of the plugin's Auto size), and raise InspectError when a call raises, returns a
-    non-tensor, a wrong shape or dtype, NaN/Inf or values beyond MAX_ABS_OUTPUT, or when the
-    first TRIAL_CALLS calls all take more than MAX_REALTIME_FACTOR times the buffer's duration."""
+    wrong shape or dtype, NaN/Inf or values beyond MAX_ABS_OUTPUT, or when the first
+    TRIAL_CALLS calls all take more than MAX_REALTIME_FACTOR times the buffer's duration."""
     import time
-    p = info.methods["forward"]
-    n = contract.buffer_size("Auto", info.ratio)
-    budget = n / float(info.sample_rate or 44100)
-    module, _ = _load(path)
+
+    from nnplug.runtime import plugin_execution
+    player = _player(path)
+    facts = player.facts
+    n = contract.buffer_size("Auto", facts.ratio)
+    rate = float(info.sample_rate or 44100)
+    player.prepare(rate, n)
+    budget = n / rate
     g = torch.Generator().manual_seed(0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        slow = []
+    slow: List[float] = []
+    with plugin_execution():
+        player.reset()
         for i in range(buffers):
-            x = 0.1 * torch.randn(1, p["in_channels"], n // p["in_ratio"], generator=g)
+            x = 0.1 * torch.randn(1, facts.in_channels, n, generator=g)
             t0 = time.perf_counter()
             try:
-                with torch.inference_mode():
-                    y = module.forward(x)
+                y = player.call(x)
             except Exception as e:  # noqa: BLE001 - the model's own exception, reported
-                first = str(e).strip().splitlines()
-                msg = next((l for l in reversed(first) if l.strip()), type(e).__name__)
-                raise InspectError(f"{path}: forward raised on buffer {i + 1}: {msg.strip()}") from e
+                lines = [line for line in str(e).strip().splitlines() if line.strip()]
+                raise InspectError(f"{path}: {facts.played} raised on buffer {i + 1}: "
+                                   f"{lines[-1].strip() if lines else type(e).__name__}") from e
             elapsed = time.perf_counter() - t0
             if i < TRIAL_CALLS and (not slow or min(slow) > MAX_REALTIME_FACTOR * budget):
                 slow.append(elapsed)
@@ -188,58 +143,99 @@ def check_runs(path: str, info: "ModelInfo", buffers: int = CHECK_BUFFERS) -> No
                                        f"({1000 * budget:.1f} ms) took {1000 * min(slow):.0f} ms at best "
                                        f"({min(slow) / budget:.0f}x real time; the limit is {MAX_REALTIME_FACTOR:g}x)")
             if not isinstance(y, torch.Tensor):
-                raise InspectError(f"{path}: forward did not return a tensor (got {type(y).__name__})")
-            want = (1, p["out_channels"], n // p["out_ratio"])
+                raise InspectError(f"{path}: {facts.played} did not return a tensor (got {type(y).__name__})")
+            want = (1, facts.out_channels, n)
             if y.dtype != torch.float32 or tuple(y.shape) != want:
-                raise InspectError(f"{path}: forward returned shape {tuple(y.shape)} {y.dtype}, expected {want} "
-                                   "torch.float32 (the nn~ contract of forward_params)")
+                raise InspectError(f"{path}: {facts.played} returned shape {tuple(y.shape)} {y.dtype}, expected "
+                                   f"{want} torch.float32 (the nn~ contract of its _params)")
             if not bool(torch.isfinite(y).all()):
-                raise InspectError(f"{path}: forward output contains NaN or Inf (buffer {i + 1})")
+                raise InspectError(f"{path}: {facts.played} output contains NaN or Inf (buffer {i + 1})")
             peak = float(y.abs().max()) if y.numel() else 0.0
             if peak > MAX_ABS_OUTPUT:
-                raise InspectError(f"{path}: forward output exceeds +-{MAX_ABS_OUTPUT:g} ({peak:.3g}, buffer {i + 1}): "
-                                   "the plugin would refuse it")
-    finally:
-        torch.set_num_threads(threads)
+                raise InspectError(f"{path}: {facts.played} output exceeds +-{MAX_ABS_OUTPUT:g} ({peak:.3g}, buffer "
+                                   f"{i + 1}): the plugin would refuse it")
 
 
-def inspect_file(path: str, measure: bool = True) -> ModelInfo:
-    """Describe the nn~-convention model in `path` (raises InspectError)."""
-    module, meta_text = _load(path)
-    names = _method_names(module, path)
-    methods = {n: _params(module, n, path) for n in names}
-    fwd = methods["forward"]
-    warnings: List[str] = []
+def _player(path: str):
+    """A player of the file as described: what the plugin refuses only for not streaming is
+    still described (and measured)."""
+    from nnplug.player import ModelPlayer
+    try:
+        module, text = contract.load(path)
+        return ModelPlayer(path, contract.read_module(module, text, path, strict=False))
+    except contract.ContractError as e:
+        raise InspectError(f"{path}: {e}") from e
 
-    attributes: Dict[str, Any] = {}
+
+def _attributes(module) -> Dict[str, Any]:
+    found: Dict[str, Any] = {}
     for key in ("sr", "sampling_rate", "latent_size", "full_latent_size", "n_channels", "stereo_mode",
                 "ratio", "delay", "channels"):
         v = _attr(module, key)
         if isinstance(v, (int, float, bool, str)):
-            attributes[key] = v
+            found[key] = v
     rave = _attr(module, "_rave")
     if rave is not None:
         for key in ("sr", "sampling_rate", "latent_size"):
             v = _attr(rave, key)
-            if isinstance(v, (int, float)) and key not in attributes:
-                attributes[f"_rave.{key}"] = v
+            if isinstance(v, (int, float)) and key not in found:
+                found[f"_rave.{key}"] = v
+    return found
 
-    metadata = None
+
+def _nnplug_metadata(module, meta_text: str, methods: Dict[str, Dict[str, int]], path: str) -> Optional[Dict[str, Any]]:
     meta_str = meta_text or _attr(module, "nnplug_metadata")
-    if meta_str:
+    if not meta_str:
+        return None
+    try:
+        metadata = json.loads(meta_str)
+    except (TypeError, ValueError) as e:
+        raise InspectError(f"{path}: its nnplug metadata ({METADATA_FILE}) is not valid JSON: {e}. "
+                           "Re-export the model with `nnplug export`") from e
+    missing = [k for k in REQUIRED_META if k not in metadata]
+    if missing:
+        raise InspectError(f"{path}: its nnplug metadata lacks {missing}; re-export the model with `nnplug export`")
+    for n, p in methods.items():
+        m = metadata["methods"].get(n)
+        if m is None or any(int(m.get(k, -1)) != p[k] for k in p):
+            raise InspectError(f"{path}: metadata for method '{n}' ({m}) disagrees with {n}_params "
+                               f"{list(p.values())}; the file was altered after export: re-export it")
+    return metadata
+
+
+def _path_delays(path: str, facts: contract.Contract, measure: bool) -> Dict[str, Dict[str, Any]]:
+    """The delay of each path the file can play (forward, encode -> decode): stated, or measured
+    as the plugin measures it (remembered by the file's sha256)."""
+    from nnplug.player import ModelPlayer, file_delay
+    if facts.format == "neutone":
+        player = ModelPlayer(path, facts)
+        rates, sizes = player.module.get_native_sample_rates(), player.module.get_native_buffer_sizes()
+        rate, n = (rates[0] if rates else 48000), (sizes[0] if sizes else 512)
+        player.prepare(rate, n)
+        return {"forward": {"delay": player.delay(), "source": f"asked of the model at {rate} Hz, buffer {n}"}}
+    out: Dict[str, Dict[str, Any]] = {}
+    for choice in ("forward", "encode -> decode"):
         try:
-            metadata = json.loads(meta_str)
-        except (TypeError, ValueError) as e:
-            raise InspectError(f"{path}: its nnplug metadata ({METADATA_FILE}) is not valid JSON: {e}. "
-                               "Re-export the model with `nnplug export`") from e
-        missing = [k for k in REQUIRED_META if k not in metadata]
-        if missing:
-            raise InspectError(f"{path}: its nnplug metadata lacks {missing}; re-export the model with `nnplug export`")
-        for n, p in methods.items():
-            m = metadata["methods"].get(n)
-            if m is None or any(int(m.get(k, -1)) != p[k] for k in p):
-                raise InspectError(f"{path}: metadata for method '{n}' ({m}) disagrees with {n}_params "
-                                   f"{list(p.values())}; the file was altered after export: re-export it")
+            chosen = contract.with_method(facts, choice)
+        except contract.ContractError:
+            continue
+        if chosen.delay_known:
+            out[choice] = {"delay": chosen.delay, "source": "metadata"}
+        elif measure:
+            out[choice] = {"delay": file_delay(path, chosen)["delay"], "source": "measured"}
+        else:
+            out[choice] = {"delay": None, "source": "unknown"}
+    return out
+
+
+def inspect_file(path: str, measure: bool = True) -> ModelInfo:
+    """Describe the model in `path` (raises InspectError)."""
+    from nnplug.player import MEASURE_SEED
+    module, meta_text = _load(path)
+    neutone = contract.is_neutone(module)
+    methods = {} if neutone else {n: _params(module, n, path) for n in _method_names(module, path)}
+    metadata = None if neutone else _nnplug_metadata(module, meta_text, methods, path)
+    warnings: List[str] = []
 
     # what the plugin reads (format, played path, ratio, sample rate, latent size): the contract
     try:
@@ -249,42 +245,46 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
     refused = [r for r in facts.refusals if r != contract.NOT_STREAMING]   # not streaming: a warning below
     if refused:
         raise InspectError(f"{path}: the plugin refuses this file: {refused[0]}")
-    kind = facts.format
-    ratio = facts.ratio
     sample_rate = int(facts.sample_rate) if facts.sample_rate is not None else None
-    if sample_rate is None:
+    if sample_rate is None and not facts.resamples_itself:
         warnings.append("no sample rate in the file (no sr / sampling_rate attribute): the plugin will have to assume one")
     latent = facts.latent_size or (methods["encode"]["out_channels"] if "encode" in methods else None)
 
-    streaming = bool(metadata.get("streaming")) if metadata else _is_streaming(module)
-    if not streaming:
-        warnings.append("not a streaming model (no cached state): each buffer is processed on its own, so the "
-                        "output will click at buffer edges in the plugin. Convert it with nnplug.streaming.convert")
+    streaming, evidence = facts.streaming, facts.streaming_evidence
+    if streaming is None and measure:
+        streaming = _player(path).carries_state()
+        evidence = "measured: one call of 2N against two calls of N from the same state"
+    if streaming is False:
+        warnings.append("not a streaming model (" + (evidence or "no cached state") + "): each buffer is processed "
+                        "on its own, so the output will click at buffer edges in the plugin. Convert it with "
+                        "nnplug.streaming.convert, or re-export it with streaming on")
 
-    deterministic = None
+    deterministic, repeatable = (bool(metadata.get("deterministic")) if metadata else None), None
     if measure:
-        check_runs(path, ModelInfo(path=path, kind=kind, methods=methods, sample_rate=sample_rate, ratio=ratio,
-                                   delay=None, delay_source="unknown", latent_size=None, channels=fwd["in_channels"],
-                                   streaming=streaming, deterministic=None))
-        deterministic = _check_deterministic(path, fwd, ratio)
-        if metadata and bool(metadata.get("deterministic")) != deterministic:
-            warnings.append(f"metadata says deterministic={metadata.get('deterministic')} but two fresh loads "
-                            f"{'agree' if deterministic else 'disagree'}")
-    elif metadata:
-        deterministic = bool(metadata.get("deterministic"))
-    delay, delay_source = None, "unknown"
-    if metadata:
-        delay, delay_source = int(metadata["delay"]), "metadata"
-    elif measure:
-        delay = _measure_delay(path, fwd, ratio)
-        if delay is None:
-            warnings.append("could not measure the delay: forward does not respond to an impulse")
-        else:
-            # a random model's response to an impulse is partly noise: the peak is a guess
-            delay_source = "measured" if deterministic else "measured (approximate: the model is random)"
+        check_runs(path, ModelInfo(path=path, kind=facts.format, methods=methods, sample_rate=sample_rate,
+                                   ratio=facts.ratio, delay=None, delay_source="unknown", latent_size=None,
+                                   channels=facts.in_channels, streaming=streaming, deterministic=None))
+        player = _player(path)
+        probe = 0.1 * torch.randn(1, facts.in_channels, 4 * contract.buffer_size("Auto", facts.ratio),
+                                  generator=torch.Generator().manual_seed(0))
+        n = contract.buffer_size("Auto", facts.ratio)
+        measured = torch.equal(player.stream(probe, n), player.stream(probe, n))
+        if metadata and bool(metadata.get("deterministic")) != measured:
+            warnings.append(f"metadata says deterministic={metadata.get('deterministic')} but two streams from the "
+                            f"same state {'agree' if measured else 'disagree'}")
+        deterministic = measured
+        if not measured:
+            repeatable = torch.equal(player.stream(probe, n, MEASURE_SEED), player.stream(probe, n, MEASURE_SEED))
     if deterministic is False:
-        warnings.append("not deterministic: the same input gives different outputs on fresh loads "
-                        "(stochastic encode/decode or noise); renders will not be bit-reproducible")
+        warnings.append("not deterministic: it draws random numbers (stochastic encode/decode or noise); "
+                        + ("renders repeat at a seed (`nnplug render --seed`)" if repeatable else
+                           "renders will not be bit-reproducible"))
+
+    delays = _path_delays(path, facts, measure)
+    played = delays.get(facts.played, {"delay": None, "source": "unknown"})
+    if measure and played["delay"] is None and played["source"] == "measured":
+        warnings.append(f"could not measure the delay: {facts.played} does not respond to an impulse "
+                        "(the plugin then reports its buffering alone)")
 
     weights_ok = None
     if metadata and metadata.get("weights_sha256"):
@@ -293,24 +293,35 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
         if not weights_ok:
             warnings.append("the weights' sha256 differs from the one recorded at export: the file was altered")
 
-    return ModelInfo(path=path, kind=kind, methods=methods, sample_rate=sample_rate, ratio=ratio, delay=delay,
-                     delay_source=delay_source, latent_size=latent, channels=fwd["in_channels"], streaming=streaming,
-                     deterministic=deterministic, attributes=attributes, metadata=metadata, weights_ok=weights_ok,
+    return ModelInfo(path=path, kind=facts.format, methods=methods, sample_rate=sample_rate, ratio=facts.ratio,
+                     delay=played["delay"], delay_source=played["source"], latent_size=latent,
+                     channels=facts.in_channels, streaming=streaming, deterministic=deterministic,
+                     played=facts.played, streaming_evidence=evidence, repeatable_at_seed=repeatable, delays=delays,
+                     controls=[asdict(c) for c in facts.controls], attributes={} if neutone else _attributes(module),
+                     metadata=metadata if not neutone else facts.metadata, weights_ok=weights_ok,
                      warnings=warnings, refusals=list(facts.refusals))
 
 
 def format_info(info: ModelInfo) -> str:
     kinds = {"nnplug": "nnplug export", "rave-v2": "RAVE v2 export", "rave-v1": "RAVE v1 export",
-             "nn~": "nn~-convention model"}
+             "nn~": "nn~-convention model", "neutone": "Neutone SDK model"}
     lines = [f"{info.path}: {kinds.get(info.kind, info.kind)}"]
-    if info.metadata:
+    if info.kind == "neutone" and info.metadata:
+        m = info.metadata
+        authors = ", ".join(m.get("model_authors") or [])
+        lines.append(f"  name         {m.get('model_name')} v{m.get('model_version')}" + (f" by {authors}" if authors else ""))
+        if m.get("model_short_description"):
+            lines.append(f"  description  {m['model_short_description']}")
+    elif info.metadata:
         m = info.metadata
         lines.append(f"  name         {m.get('name')}" + (f" v{m['version']}" if m.get("version") else "")
                      + (f" by {m['author']}" if m.get("author") else ""))
         if m.get("description"):
             lines.append(f"  description  {m['description']}")
-    sr = f"{info.sample_rate} Hz" if info.sample_rate else "unknown"
+    sr = f"{info.sample_rate} Hz" if info.sample_rate else \
+        ("any (the model resamples itself)" if info.kind == "neutone" else "unknown")
     lines.append(f"  sample rate  {sr}")
+    lines.append(f"  plays        {info.played}")
     lines.append(f"  ratio        {info.ratio} (audio buffers must be multiples of it)")
     if info.delay is not None:
         ms = f" ({1000 * info.delay / info.sample_rate:.1f} ms)" if info.sample_rate else ""
@@ -319,17 +330,29 @@ def format_info(info: ModelInfo) -> str:
         lines.append("  delay        unknown")
     lines.append(f"  channels     {info.channels}")
     lines.append(f"  latent size  {info.latent_size if info.latent_size is not None else '-'}")
-    lines.append(f"  streaming    {'yes' if info.streaming else 'NO'}")
+    streaming = {True: "yes", False: "NO", None: "not known"}[info.streaming]
+    lines.append(f"  streaming    {streaming}" + (f" ({info.streaming_evidence})" if info.streaming_evidence else ""))
     det = {True: "yes", False: "no", None: "not checked"}[info.deterministic]
+    if info.deterministic is False and info.repeatable_at_seed is not None:
+        det += ", repeatable at a seed" if info.repeatable_at_seed else ", not even at a seed"
     lines.append(f"  deterministic {det}")
+    if len(info.delays) > 1:
+        for path_name, d in info.delays.items():
+            value = "unknown" if d["delay"] is None else f"{d['delay']} samples"
+            lines.append(f"  delay of {path_name:<16} {value}, {d['source']}")
+    for i, c in enumerate(info.controls):
+        lines.append(f"  control {i + 1}    {c['name']} ({c['kind']}, {c['type']} {c['lo']:g}..{c['hi']:g}, "
+                     f"default {c['default']:g})")
     if info.weights_ok is not None:
         lines.append(f"  weights      sha256 {'ok' if info.weights_ok else 'MISMATCH'}")
     meta = info.metadata or {}
     if meta.get("weights") == "float16":
         lines.append(f"  precision    float16 weights in {meta.get('half_layers')} wide layers (output changed by "
                      f"{meta.get('half_rounding_error', 0):.2g} relative RMS against float32)")
-    delays = {n: m.get("delay") for n, m in (info.metadata or {}).get("methods", {}).items()}
-    lines.append("  methods      name      in_ch in_ratio out_ch out_ratio" + ("  delay" if delays else ""))
+    delays = {n: m.get("delay") for n, m in (info.metadata or {}).get("methods", {}).items()} \
+        if info.kind != "neutone" else {}
+    if info.methods:
+        lines.append("  methods      name      in_ch in_ratio out_ch out_ratio" + ("  delay" if delays else ""))
     for name, p in info.methods.items():
         d = f" {delays.get(name, '-'):>6}" if delays else ""
         lines.append(f"               {name:<9} {p['in_channels']:>5} {p['in_ratio']:>8} {p['out_channels']:>6} "

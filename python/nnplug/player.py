@@ -72,7 +72,9 @@ class ModelPlayer:
     def reset(self) -> None:
         """Back to the state remembered at load or prepare (its buffers), then its own reset()."""
         torch = self._torch
-        with torch.no_grad():
+        # inference mode: a buffer the file replaced while playing is an inference tensor, which
+        # only inference mode may write
+        with torch.inference_mode():
             for name, buffer in self.module.named_buffers():
                 saved = self._initial.get(name)
                 if saved is None:
@@ -166,11 +168,28 @@ class ModelPlayer:
 
     # ---- measurements
     def measure_buffer(self) -> int:
+        """The buffer measurements run at: the plugin's Auto size (a Neutone file's first native
+        buffer size, at which its wrapper does no re-blocking of its own)."""
+        if self.facts.format == "neutone":
+            sizes = self.module.get_native_buffer_sizes()
+            return int(sizes[0]) if len(sizes) else contract.buffer_size("Auto", 1)
         return contract.buffer_size("Auto", self.facts.ratio)
+
+    def _fresh(self, n: int) -> "ModelPlayer":
+        """The file loaded again, in the state it was saved in (what this process's own reset
+        cannot promise for state that a file without reset() keeps outside its buffers),
+        prepared for buffers of n: a Neutone file at its native rate (no resampling of its own)."""
+        player = ModelPlayer(self.path, self.facts)
+        rate = self.sample_rate or self.facts.sample_rate or 44100.0
+        if self.facts.format == "neutone":
+            rates = player.module.get_native_sample_rates()
+            rate = float(rates[0]) if len(rates) else 48000.0
+        player.prepare(rate, n)
+        return player
 
     def measure_delay(self) -> Optional[int]:
         """Where the response to an impulse lands: the difference between an impulse and a silent
-        stream, both from the restored state at the same seed (so the noise a stochastic model
+        stream, both from the file's saved state at the same seed (so the noise a stochastic model
         draws cancels), and the delay is where half of that difference's energy has arrived,
         counted from the impulse. None when the impulse changes nothing."""
         torch = self._torch
@@ -180,22 +199,20 @@ class ModelPlayer:
         silence = torch.zeros(1, self.facts.in_channels, total)
         impulse = silence.clone()
         impulse[:, :, start] = 1.0
-        quiet = self.stream(silence, n, MEASURE_SEED)
-        loud = self.stream(impulse, n, MEASURE_SEED)
-        self.reset()
+        quiet = self._fresh(n).stream(silence, n, MEASURE_SEED)
+        loud = self._fresh(n).stream(impulse, n, MEASURE_SEED)
         energy = ((loud.double() - quiet.double()) ** 2).sum(dim=(0, 1)).numpy()
         return energy_median(energy, start)
 
     def carries_state(self) -> bool:
         """Does the output of a call depend on the calls before it as a stream's must? One call
-        of 2N against two of N, from the restored state at the same seed, on noise."""
+        of 2N against two of N, from the file's saved state at the same seed, on noise."""
         torch = self._torch
         n = self.measure_buffer()
         g = torch.Generator().manual_seed(MEASURE_SEED)
         x = 0.5 * torch.randn(1, self.facts.in_channels, 2 * n, generator=g)
-        whole = self.stream(x, 2 * n, MEASURE_SEED)
-        halves = self.stream(x, n, MEASURE_SEED)
-        self.reset()
+        whole = self._fresh(2 * n).stream(x, 2 * n, MEASURE_SEED)
+        halves = self._fresh(n).stream(x, n, MEASURE_SEED)
         peak = float(whole.abs().max())
         return float((whole - halves).abs().max()) <= STATE_TOLERANCE * max(peak, 1e-30)
 

@@ -29,6 +29,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.needs_plugin)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Measured delays are remembered in a per-user cache (nnplug.player.cache_dir): the tests
+    keep theirs apart from the user's, and start without one."""
+    os.environ["NNPLUG_CACHE_DIR"] = str(tmp_path_factory.mktemp("nnplug-cache"))
+
+
 # -- the plugin and the models it plays ---------------------------------------------------------
 @pytest.fixture(scope="session")
 def vst3() -> Path:

@@ -11,6 +11,7 @@ import torch.nn as nn
 from nnplug import streaming as ns
 from nnplug.export import export
 from nnplug.describe import InspectError, format_info, inspect_file
+from nnplug.player import ModelPlayer
 from nnplug.models import SeedAutoencoder
 
 
@@ -152,7 +153,8 @@ def test_altered_weights_are_flagged(seed_ts, tmp_path):
 
 # -- other producers -------------------------------------------------------------------------
 def test_rave_v2_like(tmp_path):
-    info = inspect_file(save(RaveV2Like(), tmp_path / "v2.ts"))
+    path = save(RaveV2Like(), tmp_path / "v2.ts")
+    info = inspect_file(path)
     assert info.kind == "rave-v2"
     assert list(info.methods) == ["encode", "decode", "forward"]
     assert info.methods["encode"] == dict(in_channels=1, in_ratio=1, out_channels=8, out_ratio=16)
@@ -161,7 +163,9 @@ def test_rave_v2_like(tmp_path):
     assert info.streaming is True           # CachedPadding1d state found
     assert info.deterministic is False      # stochastic encode
     assert any("not deterministic" in w for w in info.warnings)
-    assert info.delay_source == "measured (approximate: the model is random)"
+    # measured from the restored state at a fixed seed: the same value on every run
+    assert info.delay_source == "measured" and info.repeatable_at_seed is True
+    assert ModelPlayer(path).measure_delay() == info.delay      # a fresh load, not the sha256 cache
 
 
 def test_rave_v1_like(tmp_path):
@@ -170,7 +174,8 @@ def test_rave_v1_like(tmp_path):
     assert list(info.methods) == ["forward"]
     assert info.sample_rate == 44100 and info.attributes["sampling_rate"] == 44100
     assert info.deterministic is True
-    assert info.streaming is False
+    # no cache buffers, but a pointwise model: two calls of N give what one call of 2N gives
+    assert info.streaming is True and info.streaming_evidence.startswith("measured")
 
 
 def test_non_streaming_file_warns_about_clicks(tmp_path, capsys):
