@@ -2,24 +2,20 @@
 
 The plugin loads the manifest's default model when its state names none. Every model is
 checked first (it must load and follow the model contract), so a bundle never ships a file
-the plugin would refuse.
+the plugin would refuse, nor a non-streaming one unless asked to (`allow_non_streaming`).
+A file that does not state its delay has it measured here (`nnplug.player`, as the plugin
+measures it) and recorded in the manifest with the file's sha256: the plugin takes it from
+there instead of measuring a large model at every load.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
+from nnplug.player import sha256_file
+
 MANIFEST_VERSION = 1
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def models_dir(bundle: Path) -> Path:
@@ -30,25 +26,42 @@ def models_dir(bundle: Path) -> Path:
     return bundle / "Resources" / "models"   # LV2 bundle or a Standalone's directory
 
 
-def validate_model(path: Path) -> dict:
+def validate_model(path: Path, allow_non_streaming: bool = False) -> dict:
     """Read a model the way the plugin does (`nnplug inspect`, on the contract reader) and run it
-    as the plugin would at load; returns a summary."""
-    from nnplug.errors import UserError
+    as the plugin would at load; returns a summary with the played path's delay."""
+    from nnplug.contract import NOT_STREAMING
     from nnplug.describe import InspectError, check_runs, inspect_file
+    from nnplug.errors import UserError
     try:
         info = inspect_file(str(path), measure=False)
         # what the plugin would refuse at load (or drop while playing): run it first
         check_runs(str(path), info)
     except InspectError as e:
         raise UserError(str(e))
-    if info.refusals:       # what inspect only warns about (a non-streaming file), staging refuses
-        raise UserError(f"{path}: the plugin refuses it: {info.refusals[0]}")
+    refused = [r for r in info.refusals if r != NOT_STREAMING]
+    if refused:
+        raise UserError(f"{path}: the plugin refuses it: {refused[0]}")
+    streaming = info.streaming
+    if streaming is None:
+        from nnplug.player import ModelPlayer
+        streaming = ModelPlayer(path).carries_state()
+    if streaming is False and not allow_non_streaming:
+        raise UserError(f"{path}: not a streaming model ({info.streaming_evidence or 'measured'}): it would click at "
+                        "every model buffer edge. Convert or re-export it with streaming, or stage it anyway with "
+                        "--allow-non-streaming")
     meta = info.metadata or {}
-    return {"name": meta.get("name") or Path(path).stem, "sample_rate": info.sample_rate,
-            "methods": list(info.methods)}
+    summary = {"name": (meta.get("name") if info.kind == "nnplug" else None) or Path(path).stem,
+               "sample_rate": info.sample_rate, "methods": list(info.methods)}
+    if info.kind != "neutone":
+        from nnplug.player import file_delay
+        delay = file_delay(path)
+        if delay["source"] == "measured" and delay["delay"] is not None:
+            summary["delay"] = {"played": info.played, "samples": delay["delay"], "rule": "measured"}
+    return summary
 
 
-def stage(plugin: Path, models: list[Path], presets: Path | None = None, default: str | None = None) -> Path:
+def stage(plugin: Path, models: list[Path], presets: Path | None = None, default: str | None = None,
+          allow_non_streaming: bool = False) -> Path:
     from nnplug.errors import UserError
     plugin = Path(plugin)
     if not plugin.exists():
@@ -69,16 +82,19 @@ def stage(plugin: Path, models: list[Path], presets: Path | None = None, default
         model = Path(model)
         if not model.is_file():
             raise UserError(f"model not found: {model}")
-        summary = validate_model(model)
+        summary = validate_model(model, allow_non_streaming)
         name = str(summary.get("name") or model.stem)
-        target = dest / f"{name}.ts"
+        target = dest / f"{name}{model.suffix or '.ts'}"
         shutil.copyfile(model, target)
         entries[name] = {"name": name, "file": target.name, "sha256": sha256_file(target),
                          "sample_rate": summary.get("sample_rate")}
+        if "delay" in summary:
+            entries[name]["delay"] = summary["delay"]
         print(f"staged {model} -> {target}")
     manifest["models"] = list(entries.values())
     first = Path(models[0])
-    manifest["default"] = default or manifest.get("default") or validate_model(first).get("name") or first.stem
+    manifest["default"] = default or manifest.get("default") or \
+        validate_model(first, allow_non_streaming).get("name") or first.stem
     if manifest["default"] not in entries:
         manifest["default"] = next(iter(entries))
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
