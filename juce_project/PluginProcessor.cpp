@@ -228,7 +228,7 @@ void NnplugProcessor::rebuild (bool audioStopped)
     }
     try
     {
-        auto host = std::make_unique<nnplug::ModelHost> (path.toStdString());
+        auto host = std::make_unique<nnplug::ModelRunner> (path.toStdString());
         auto engine = std::make_unique<nnplug::Engine> (std::move (host), currentConfig(), controls);
         loadedSha = juce::SHA256 (juce::File (path)).toHexString();
         loadedPath = path;

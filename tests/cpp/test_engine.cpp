@@ -39,7 +39,7 @@ constexpr int kModelDelay = 7;   // tests/fixtures/make_models.py DELAY
 
 std::unique_ptr<Engine> makeEngine (const std::string& file, EngineConfig cfg, const Controls& c)
 {
-    return std::make_unique<Engine> (std::make_unique<ModelHost> (models + "/" + file), cfg, c);
+    return std::make_unique<Engine> (std::make_unique<ModelRunner> (models + "/" + file), cfg, c);
 }
 
 // Runs `x` (channels x total) through the engine in blocks of the given sizes (cycled).
@@ -68,9 +68,9 @@ std::vector<std::vector<float>> impulse (int channels, int total, int at)
 
 } // namespace
 
-TEST (ModelHost, ReadsContract)
+TEST (ModelRunner, ReadsContract)
 {
-    ModelHost m (models + "/delay_stereo.ts");
+    ModelRunner m (models + "/delay_stereo.ts");
     const auto& info = m.info();
     EXPECT_EQ (info.format, "nnplug");
     EXPECT_EQ (info.name, "delay_stereo");
@@ -177,8 +177,8 @@ TEST (Engine, StereoModelAndPerChannelBatch)
 
 TEST (Errors, LoadFailuresAreClear)
 {
-    EXPECT_THROW (ModelHost (models + "/does_not_exist.ts"), ModelError);
-    EXPECT_THROW (ModelHost (models + "/corrupt.ts"), ModelError);
+    EXPECT_THROW (ModelRunner (models + "/does_not_exist.ts"), ModelError);
+    EXPECT_THROW (ModelRunner (models + "/corrupt.ts"), ModelError);
     Controls c;
     EngineConfig cfg;
     try
@@ -346,13 +346,13 @@ TEST (EngineSwitch, OfferBeforeFirstBlockTakesOverAtOnce)
     EXPECT_TRUE (sw.fading());
 }
 
-TEST (ModelHost, DelayOfExportsWithoutMetadataIsMeasured)
+TEST (ModelRunner, DelayOfExportsWithoutMetadataIsMeasured)
 {
     // tests/fixtures/make_models.py: RAVE v2-like files (no nnplug metadata), delay 7; one of
     // them adds unseeded noise to every output sample, as RAVE's sampling does.
     for (const char* file : { "nometa_delay.ts", "rave_like_noisy.ts" })
     {
-        ModelHost probe (models + "/" + file);
+        ModelRunner probe (models + "/" + file);
         EXPECT_EQ (probe.info().format, "rave-v2");
         EXPECT_FALSE (probe.info().delayKnown);   // nothing in the file says it
         Controls c;

@@ -160,7 +160,7 @@ TEST (EngineResampling, ModelAt44100OnHostAt48000)
             cfg.bufferSize = 256;
             cfg.hostChannels = 2;
             cfg.mode = mode;
-            Engine e (std::make_unique<ModelHost> (std::string (NNPLUG_TEST_MODELS) + "/delay_mono.ts"), cfg, c);
+            Engine e (std::make_unique<ModelRunner> (std::string (NNPLUG_TEST_MODELS) + "/delay_mono.ts"), cfg, c);
             ASSERT_TRUE (e.resampling());
             const int L = e.latency();
             const int total = 24000;
@@ -192,7 +192,7 @@ TEST (EngineResampling, EqualRatesBypass)
     EngineConfig cfg;
     cfg.hostRate = 44100;
     cfg.bufferSize = 256;
-    Engine e (std::make_unique<ModelHost> (std::string (NNPLUG_TEST_MODELS) + "/delay_mono.ts"), cfg, c);
+    Engine e (std::make_unique<ModelRunner> (std::string (NNPLUG_TEST_MODELS) + "/delay_mono.ts"), cfg, c);
     EXPECT_FALSE (e.resampling());
     EXPECT_EQ (e.latency(), 255 + 7);
 }
