@@ -51,22 +51,27 @@ void writeState (juce::AudioProcessorValueTreeState& apvts, const SavedModel& mo
 ReadState readState (const void* data, int sizeInBytes, juce::AudioProcessorValueTreeState& apvts)
 {
     ReadState r;
+    auto reject = [&r] (const juce::String& why)
+    {
+        r.rejected = why;
+        return r;
+    };
     if (data == nullptr || sizeInBytes <= 0)
-        return r.rejected = "empty", r;
+        return reject ("empty");
     if (sizeInBytes > kMaxStateBytes)
-        return r.rejected = "larger than " + juce::String (kMaxStateBytes) + " bytes", r;
+        return reject ("larger than " + juce::String (kMaxStateBytes) + " bytes");
     const auto* bytes = static_cast<const char*> (data);
     if (std::count (bytes, bytes + sizeInBytes, '<') > kMaxStateElements)
-        return r.rejected = "more than " + juce::String (kMaxStateElements) + " XML elements", r;
+        return reject ("more than " + juce::String (kMaxStateElements) + " XML elements");
     auto xml = juce::AudioProcessor::getXmlFromBinary (data, sizeInBytes);
     if (xml == nullptr)
-        return r.rejected = "not an nnplug state (no XML in the format of copyXmlToBinary)", r;
+        return reject ("not an nnplug state (no XML in the format of copyXmlToBinary)");
     if (! xml->hasTagName (kStateTag))
-        return r.rejected = "not an nnplug state (<" + xml->getTagName().substring (0, 40) + ">)", r;
+        return reject ("not an nnplug state (<" + xml->getTagName().substring (0, 40) + ">)");
     const int version = xml->getIntAttribute ("version", 0);
     if (version < 1 || version > kStateVersion)
-        return r.rejected = "state version " + xml->getStringAttribute ("version").substring (0, 20)
-                            + " is not supported (this plugin reads 1.." + juce::String (kStateVersion) + ")", r;
+        return reject ("state version " + xml->getStringAttribute ("version").substring (0, 20)
+                       + " is not supported (this plugin reads 1.." + juce::String (kStateVersion) + ")");
 
     for (auto* p : xml->getChildWithTagNameIterator ("PARAM"))
     {
