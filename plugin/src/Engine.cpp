@@ -37,15 +37,38 @@ EngineConfig normalised (EngineConfig c)
     return c;
 }
 
+// What the user should know about the model's facts; empty when nothing.
+std::string warningFor (const ModelInfo& facts)
+{
+    std::string warn;
+    if (! facts.delayKnown)
+        warn = "model delay unknown (" + facts.format + " export, no response to an impulse): latency counts it as 0";
+    else if (facts.delayMeasured)
+        warn = "model delay " + std::to_string (facts.delay) + " samples, measured with an impulse (" + facts.format
+               + " export without nnplug metadata)";
+    if (facts.sampleRate <= 0)
+        warn += std::string (warn.empty() ? "" : "; ") + "model sample rate unknown: assumed equal to the host's";
+    return warn;
+}
+
 } // namespace
 
 Engine::Engine (std::unique_ptr<ModelRunner> m, const EngineConfig& config, const Controls& c)
     : model (std::move (m)), facts (factsOf (model)), cfg (normalised (config)), controls (c),
-      lanes (cfg.hostChannels, facts.inChannels(), facts.outChannels(), cfg.channelMode)
+      lanes (cfg.hostChannels, facts.inChannels(), facts.outChannels(), cfg.channelMode),
+      n (chooseBufferSize (cfg.bufferSize, facts.ratio))
 {
-    const int H = cfg.hostChannels;
-    n = chooseBufferSize (cfg.bufferSize, facts.ratio);
+    prepareModel();
+    buildPipeline();
+    warn = warningFor (facts);
+    allocateBuffers();
+    lastIn = controls.inputGain.load();
+    lastOut = controls.outputGain.load();
+    lastMix = controls.mix.load();
+}
 
+void Engine::prepareModel()
+{
     model->prepare (lanes.batch(), n);   // throws ModelError with the reason
     if (! facts.delayKnown)
         if (auto d = measureDelay (*model))
@@ -58,15 +81,17 @@ Engine::Engine (std::unique_ptr<ModelRunner> m, const EngineConfig& config, cons
     // runs once now. prepare() left the stream fresh.
     // Best effort: a model that fails here passed prepare(), so it fails on the audio thread
     // as any mid-stream failure does (contained: dry or silence), not at load.
-    {
-        const std::vector<float> silence ((size_t) model->inLanes() * (size_t) n, 0.0f);
-        std::vector<float> out ((size_t) model->outLanes() * (size_t) n, 0.0f);
-        for (int i = 0; i < kWarmupBuffers; ++i)
-            if (! model->run (silence.data(), out.data()) || ! model->resetStream())
-                break;
-    }
+    const std::vector<float> silence ((size_t) model->inLanes() * (size_t) n, 0.0f);
+    std::vector<float> out ((size_t) model->outLanes() * (size_t) n, 0.0f);
+    for (int i = 0; i < kWarmupBuffers; ++i)
+        if (! model->run (silence.data(), out.data()) || ! model->resetStream())
+            break;
     model->setLatentControls (&controls.latent);
+}
 
+// The re-blocker, and the resampler pair when the rates differ; sets totalLatency.
+void Engine::buildPipeline()
+{
     // A model at another rate than the host's runs behind a resampler pair; at equal rates
     // (or when the model does not say its rate) nothing is resampled, not even by a no-op.
     const int hostRate = (int) std::lround (cfg.hostRate);
@@ -87,32 +112,27 @@ Engine::Engine (std::unique_ptr<ModelRunner> m, const EngineConfig& config, cons
     reblocker = std::make_unique<Reblocker> (rc, static_cast<BufferProcessor&> (*this));
 
     const int modelSide = reblocker->latency() + (facts.delayKnown ? facts.delay : 0);   // model samples
-    if (resample)
+    totalLatency = modelSide;
+    if (! resample)
+        return;
+    try
     {
-        try
-        {
-            resampler = std::make_unique<ResamplingPair> (hostRate, modelRate, lanes.inLanes(), lanes.outLanes(),
-                                                          cfg.maxBlock, modelSide);
-        }
-        catch (const std::invalid_argument& e)
-        {
-            throw ModelError (e.what());
-        }
-        totalLatency = resampler->latency();
-        modelIn.allocate (lanes.inLanes(), resampler->maxModelBlock());
-        modelOut.allocate (lanes.outLanes(), resampler->maxModelBlock());
-        modelInRead.assign (modelIn.ptr.begin(), modelIn.ptr.end());
+        resampler = std::make_unique<ResamplingPair> (hostRate, modelRate, lanes.inLanes(), lanes.outLanes(),
+                                                      cfg.maxBlock, modelSide);
     }
-    else
-        totalLatency = modelSide;
-    if (! facts.delayKnown)
-        warn = "model delay unknown (" + facts.format + " export, no response to an impulse): latency counts it as 0";
-    else if (facts.delayMeasured)
-        warn = "model delay " + std::to_string (facts.delay) + " samples, measured with an impulse (" + facts.format
-               + " export without nnplug metadata)";
-    if (facts.sampleRate <= 0)
-        warn += std::string (warn.empty() ? "" : "; ") + "model sample rate unknown: assumed equal to the host's";
+    catch (const std::invalid_argument& e)
+    {
+        throw ModelError (e.what());
+    }
+    totalLatency = resampler->latency();
+    modelIn.allocate (lanes.inLanes(), resampler->maxModelBlock());
+    modelOut.allocate (lanes.outLanes(), resampler->maxModelBlock());
+    modelInRead.assign (modelIn.ptr.begin(), modelIn.ptr.end());
+}
 
+void Engine::allocateBuffers()
+{
+    const int H = cfg.hostChannels;
     input.allocate (H, cfg.maxBlock);
     dry.allocate (H, cfg.maxBlock);
     laneMeans.allocate (lanes.inLanes(), cfg.maxBlock);
@@ -122,10 +142,6 @@ Engine::Engine (std::unique_ptr<ModelRunner> m, const EngineConfig& config, cons
     wet.resize ((size_t) H);
     delayLen = totalLatency + 1;
     delayLine.assign ((size_t) H, std::vector<float> ((size_t) delayLen, 0.0f));
-
-    lastIn = controls.inputGain.load();
-    lastOut = controls.outputGain.load();
-    lastMix = controls.mix.load();
 }
 
 Engine::~Engine()

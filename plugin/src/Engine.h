@@ -111,7 +111,7 @@ private:
     EngineConfig cfg;
     const Controls& controls;
     LaneMap lanes;
-    int n = 0;
+    int n = 0;   // the model buffer size
     int totalLatency = 0;
     std::string warn;
     std::unique_ptr<Reblocker> reblocker;
@@ -134,6 +134,11 @@ private:
     std::atomic<bool> hasError { false };
     std::atomic<int64_t> nonFiniteInput { 0 };
     char errorText[512] = {};
+
+    // construction, step by step
+    void prepareModel();
+    void buildPipeline();
+    void allocateBuffers();
 
     // process(), stage by stage, on blocks of at most maxBlock samples
     void startNewStream() noexcept;

@@ -1,16 +1,23 @@
 #include "allocations.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <new>
 
+namespace {
+thread_local bool counting = false;
+std::atomic<long> count { 0 };
+} // namespace
+
 namespace nnplug::test {
-thread_local bool countAllocations = false;
-std::atomic<long> allocations { 0 };
+void countAllocations (bool on) { counting = on; }
+long allocations() { return count.load(); }
+void resetAllocations() { count = 0; }
 } // namespace nnplug::test
 
 void* operator new (std::size_t size)
 {
-    if (nnplug::test::countAllocations) nnplug::test::allocations.fetch_add (1);
+    if (counting) count.fetch_add (1);
     if (void* p = std::malloc (size ? size : 1)) return p;
     throw std::bad_alloc();
 }

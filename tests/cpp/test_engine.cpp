@@ -172,26 +172,26 @@ TEST (Worker, AudioCallbackDoesNotAllocate)
     std::vector<float> l (100, 0.1f), r (100, -0.1f);
     float* io[2] = { l.data(), r.data() };
     e->process (io, 100, true);   // warm-up outside the counted region
-    allocations = 0;
+    resetAllocations();
     long calls = 0;
     for (int i = 0; i < 300; ++i)
     {
-        countAllocations = true;
+        countAllocations (true);
         e->process (io, 1 + (i * 37) % 100, i % 2 == 0);   // offline and real-time calls
-        countAllocations = false;
+        countAllocations (false);
         ++calls;
     }
-    EXPECT_EQ (allocations.load(), 0) << "over " << calls << " callbacks";
+    EXPECT_EQ (allocations(), 0) << "over " << calls << " callbacks";
     EXPECT_FALSE (e->failed());
 
     // The same loop in synchronous mode does allocate (libtorch on the audio thread): this
     // proves the counter sees allocations at all.
     cfg.mode = InferenceMode::Synchronous;
     auto s = makeEngine ("delay_mono.ts", cfg, c);
-    countAllocations = true;
+    countAllocations (true);
     for (int i = 0; i < 10; ++i) s->process (io, 100, true);
-    countAllocations = false;
-    EXPECT_GT (allocations.load(), 0);
+    countAllocations (false);
+    EXPECT_GT (allocations(), 0);
 }
 
 // Gains and mix set before a stream starts (a restored state, parameters set before playback)

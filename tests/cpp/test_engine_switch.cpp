@@ -26,10 +26,10 @@ TEST (EngineSwitch, CrossfadeWithoutBlockingAndRestartSwapsAtOnce)
     float* io[1] = { x.data() };
     sw.process (io, 1, 64, false);
     sw.offer (makeEngine ("delay_mono.ts", cfg, c).release());
-    countAllocations = true;
-    allocations = 0;
+    countAllocations (true);
+    resetAllocations();
     for (int i = 0; i < 4; ++i) { std::fill (x.begin(), x.end(), 0.5f); sw.process (io, 1, 64, false); }
-    countAllocations = false;
+    countAllocations (false);
     EXPECT_NE (sw.current(), first);
     EXPECT_FALSE (sw.fading());
     sw.collect();
