@@ -7,7 +7,7 @@
 //         thread, InferenceMode: the floor any plugin can reach (the "raw libtorch" of
 //         `nnplug bench plugin`). encode -> decode when the model has both and they fit
 //         (the plugin's audio path), forward otherwise.
-// engine: the plugin's engine (plugin/src: ModelHost, Reblocker, Engine; no JUCE, no host)
+// engine: the plugin's engine (plugin/src: ModelRunner, Reblocker, Engine; no JUCE, no host)
 //         on host blocks of B samples, offline: what the plugin adds before a host adds its own.
 //
 // Input: --input F is raw float32, planar [channel][T] with --input-channels C (the same audio
@@ -266,7 +266,7 @@ int runEngine (const Args& a)
     cfg.mode = a.mode == "worker" ? nnplug::InferenceMode::Worker : nnplug::InferenceMode::Synchronous;
 
     auto t0 = Clock::now();
-    auto host = std::make_unique<nnplug::ModelHost> (a.model);
+    auto host = std::make_unique<nnplug::ModelRunner> (a.model);
     const double loadSeconds = since (t0);
     t0 = Clock::now();
     nnplug::Engine engine (std::move (host), cfg, controls);

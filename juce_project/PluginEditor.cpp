@@ -1,7 +1,7 @@
 #include "PluginEditor.h"
 
 NnplugEditor::NnplugEditor (NnplugProcessor& p)
-    : AudioProcessorEditor (p), processor (p), params (p)
+    : AudioProcessorEditor (p), plugin (p), params (p)
 {
     info.setJustificationType (juce::Justification::topLeft);
     info.setFont (juce::Font (14.0f));
@@ -15,7 +15,7 @@ NnplugEditor::NnplugEditor (NnplugProcessor& p)
                               {
                                   const auto f = fc.getResult();
                                   if (f.existsAsFile())
-                                      processor.loadModel (f.getFullPathName());
+                                      plugin.loadModel (f.getFullPathName());
                                   timerCallback();
                               });
     };
@@ -34,7 +34,7 @@ NnplugEditor::~NnplugEditor()
 
 void NnplugEditor::timerCallback()
 {
-    const auto s = processor.getStatus();
+    const auto s = plugin.getStatus();
     juce::String t;
     if (s.loaded)
     {

@@ -17,7 +17,7 @@ public:
     void resized() override;
 
 private:
-    NnplugProcessor& processor;
+    NnplugProcessor& plugin;   // not "processor": AudioProcessorEditor has one
     juce::Label info;
     juce::TextButton loadButton { "Load model..." };
     std::unique_ptr<juce::FileChooser> chooser;

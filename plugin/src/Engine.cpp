@@ -1,4 +1,5 @@
 #include "Engine.h"
+#include "DelayProbe.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,46 +14,96 @@ int chooseBufferSize (int requested, int ratio)
     return ((want + ratio - 1) / ratio) * ratio;
 }
 
-Engine::Engine (std::unique_ptr<ModelHost> m, const EngineConfig& config, const Controls& c)
-    : model (std::move (m)), cfg (config), controls (c)
+void Engine::Buffers::allocate (int channels, int length)
 {
-    if (! model)
+    data.assign ((size_t) channels, std::vector<float> ((size_t) length, 0.0f));
+    ptr.clear();
+    for (auto& v : data) ptr.push_back (v.data());
+}
+
+namespace {
+
+const ModelInfo& factsOf (const std::unique_ptr<ModelRunner>& m)
+{
+    if (! m)
         throw ModelError ("no model");
-    const auto& mi = model->info();
-    cfg.hostChannels = std::max (1, cfg.hostChannels);
-    cfg.maxBlock = std::max (1, cfg.maxBlock);
-    const int H = cfg.hostChannels;
-    n = chooseBufferSize (cfg.bufferSize, mi.ratio);
+    return m->info();
+}
 
-    // A mono model on a multichannel host runs each channel as one item of the batch (its
-    // own streaming state), or once on the downmix.
-    const bool perChannel = mi.inChannels() == 1 && H > 1 && cfg.channelMode == ChannelMode::PerChannel;
-    batchSize = perChannel ? H : 1;
-    inLanes = batchSize * mi.inChannels();
-    outLanes = batchSize * mi.outChannels();
+EngineConfig normalised (EngineConfig c)
+{
+    c.hostChannels = std::max (1, c.hostChannels);
+    c.maxBlock = std::max (1, c.maxBlock);
+    return c;
+}
 
-    model->prepare (batchSize, n);   // throws ModelError with the reason
+// What the user should know about the model's facts; empty when nothing.
+std::string warningFor (const ModelInfo& facts)
+{
+    std::string warn;
+    if (! facts.delayKnown)
+        warn = "model delay unknown (" + facts.format + " export, no response to an impulse): latency counts it as 0";
+    else if (facts.delayMeasured)
+        warn = "model delay " + std::to_string (facts.delay) + " samples, measured with an impulse (" + facts.format
+               + " export without nnplug metadata)";
+    if (facts.sampleRate <= 0)
+        warn += std::string (warn.empty() ? "" : "; ") + "model sample rate unknown: assumed equal to the host's";
+    return warn;
+}
+
+} // namespace
+
+Engine::Engine (std::unique_ptr<ModelRunner> m, const EngineConfig& config, const Controls& c)
+    : model (std::move (m)), facts (factsOf (model)), cfg (normalised (config)), controls (c),
+      lanes (cfg.hostChannels, facts.inChannels(), facts.outChannels(), cfg.channelMode),
+      n (chooseBufferSize (cfg.bufferSize, facts.ratio))
+{
+    prepareModel();
+    buildPipeline();
+    warn = warningFor (facts);
+    allocateBuffers();
+    lastIn = controls.inputGain.load();
+    lastOut = controls.outputGain.load();
+    lastMix = controls.mix.load();
+}
+
+void Engine::prepareModel()
+{
+    model->prepare (lanes.batch(), n);   // throws ModelError with the reason
+    if (! facts.delayKnown)
+        if (auto d = measureDelay (*model))
+        {
+            facts.delay = *d;
+            facts.delayKnown = true;
+            facts.delayMeasured = true;
+        }
     // Warm-up (see kWarmupBuffers): every method the audio thread calls, reset() included,
-    // runs once now. prepare() left the input silent and the stream fresh.
+    // runs once now. prepare() left the stream fresh.
     // Best effort: a model that fails here passed prepare(), so it fails on the audio thread
     // as any mid-stream failure does (contained: dry or silence), not at load.
+    const std::vector<float> silence ((size_t) model->inLanes() * (size_t) n, 0.0f);
+    std::vector<float> out ((size_t) model->outLanes() * (size_t) n, 0.0f);
     for (int i = 0; i < kWarmupBuffers; ++i)
-        if (! model->run() || ! model->resetStream())
+        if (! model->run (silence.data(), out.data()) || ! model->resetStream())
             break;
     model->setLatentControls (&controls.latent);
+}
 
+// The re-blocker, and the resampler pair when the rates differ; sets totalLatency.
+void Engine::buildPipeline()
+{
     // A model at another rate than the host's runs behind a resampler pair; at equal rates
     // (or when the model does not say its rate) nothing is resampled, not even by a no-op.
     const int hostRate = (int) std::lround (cfg.hostRate);
-    const int modelRate = (int) std::lround (mi.sampleRate);
+    const int modelRate = (int) std::lround (facts.sampleRate);
     const bool resample = modelRate > 0 && hostRate > 0 && modelRate != hostRate;
     int modelMaxBlock = cfg.maxBlock;
     if (resample)
         modelMaxBlock = Resampler (hostRate, modelRate, 1, cfg.maxBlock, 0).maxOutputsPerPush (cfg.maxBlock);
 
     ReblockerConfig rc;
-    rc.inLanes = inLanes;
-    rc.outLanes = outLanes;
+    rc.inLanes = lanes.inLanes();
+    rc.outLanes = lanes.outLanes();
     rc.bufferSize = n;
     rc.maxBlock = modelMaxBlock;
     // Resampled blocks vary in size by a sample: only the any-sequence latency holds.
@@ -60,58 +111,37 @@ Engine::Engine (std::unique_ptr<ModelHost> m, const EngineConfig& config, const 
     rc.mode = cfg.mode;
     reblocker = std::make_unique<Reblocker> (rc, static_cast<BufferProcessor&> (*this));
 
-    const int modelSide = reblocker->latency() + (mi.delayKnown ? mi.delay : 0);   // model samples
-    if (resample)
+    const int modelSide = reblocker->latency() + (facts.delayKnown ? facts.delay : 0);   // model samples
+    totalLatency = modelSide;
+    if (! resample)
+        return;
+    try
     {
-        try
-        {
-            resampler = std::make_unique<ResamplingPair> (hostRate, modelRate, inLanes, outLanes, cfg.maxBlock, modelSide);
-        }
-        catch (const std::invalid_argument& e)
-        {
-            throw ModelError (e.what());
-        }
-        totalLatency = resampler->latency();
-        modelMaxBlock = resampler->maxModelBlock();
+        resampler = std::make_unique<ResamplingPair> (hostRate, modelRate, lanes.inLanes(), lanes.outLanes(),
+                                                      cfg.maxBlock, modelSide);
     }
-    else
-        totalLatency = modelSide;
-    if (! mi.delayKnown)
-        warn = "model delay unknown (" + mi.format + " export, no response to an impulse): latency counts it as 0";
-    else if (mi.delayMeasured)
-        warn = "model delay " + std::to_string (mi.delay) + " samples, measured with an impulse (" + mi.format
-               + " export without nnplug metadata)";
-    if (mi.sampleRate <= 0)
-        warn += std::string (warn.empty() ? "" : "; ") + "model sample rate unknown: assumed equal to the host's";
+    catch (const std::invalid_argument& e)
+    {
+        throw ModelError (e.what());
+    }
+    totalLatency = resampler->latency();
+    modelIn.allocate (lanes.inLanes(), resampler->maxModelBlock());
+    modelOut.allocate (lanes.outLanes(), resampler->maxModelBlock());
+    modelInRead.assign (modelIn.ptr.begin(), modelIn.ptr.end());
+}
 
-    auto alloc = [&] (std::vector<std::vector<float>>& v, int count)
-    {
-        v.assign ((size_t) count, std::vector<float> ((size_t) cfg.maxBlock, 0.0f));
-    };
-    alloc (input, H);
-    alloc (dry, H);
-    alloc (wet, H);
-    alloc (laneIn, inLanes);
-    alloc (laneOut, outLanes);
-    laneInPtr.resize ((size_t) inLanes);
-    laneOutPtr.resize ((size_t) outLanes);
-    for (int l = 0; l < inLanes; ++l) laneInPtr[(size_t) l] = laneIn[(size_t) l].data();
-    for (int l = 0; l < outLanes; ++l) laneOutPtr[(size_t) l] = laneOut[(size_t) l].data();
-    if (resample)
-    {
-        alloc (modelIn, inLanes);
-        alloc (modelOut, outLanes);
-        for (auto& v : modelIn) v.assign ((size_t) modelMaxBlock, 0.0f);
-        for (auto& v : modelOut) v.assign ((size_t) modelMaxBlock, 0.0f);
-        for (auto& v : modelIn) { modelInPtr.push_back (v.data()); modelInWrite.push_back (v.data()); }
-        for (auto& v : modelOut) modelOutPtr.push_back (v.data());
-    }
+void Engine::allocateBuffers()
+{
+    const int H = cfg.hostChannels;
+    input.allocate (H, cfg.maxBlock);
+    dry.allocate (H, cfg.maxBlock);
+    laneMeans.allocate (lanes.inLanes(), cfg.maxBlock);
+    laneOut.allocate (lanes.outLanes(), cfg.maxBlock);
+    wetMeans.allocate (H, cfg.maxBlock);
+    laneIn.resize ((size_t) lanes.inLanes());
+    wet.resize ((size_t) H);
     delayLen = totalLatency + 1;
     delayLine.assign ((size_t) H, std::vector<float> ((size_t) delayLen, 0.0f));
-
-    lastIn = controls.inputGain.load();
-    lastOut = controls.outputGain.load();
-    lastMix = controls.mix.load();
 }
 
 Engine::~Engine()
@@ -131,14 +161,10 @@ void Engine::setError (const std::string& message) noexcept
 
 bool Engine::processBuffer (const float* in, float* out) noexcept
 {
-    std::memcpy (model->input(), in, sizeof (float) * (size_t) inLanes * (size_t) n);
-    if (! model->run())
-    {
-        setError (model->lastError());
-        return false;
-    }
-    std::memcpy (out, model->output(), sizeof (float) * (size_t) outLanes * (size_t) n);
-    return true;
+    if (model->run (in, out))
+        return true;
+    setError (model->lastError());
+    return false;
 }
 
 bool Engine::resetStream() noexcept
@@ -186,152 +212,135 @@ void applyGain (const float* src, float* dst, int len, float g0, float g1)
 
 void Engine::process (float* const* io, int numSamples, bool offline) noexcept
 {
-    const int H = cfg.hostChannels;
-    const auto& mi = model->info();
-
     if (restartRequested.exchange (false, std::memory_order_acq_rel))
-    {
-        reblocker->restart();
-        if (resampler)
-            resampler->reset();
-        for (auto& d : delayLine) std::fill (d.begin(), d.end(), 0.0f);
-        delayPos = 0;
-        fresh = true;
-    }
+        startNewStream();
 
     for (int offset = 0; offset < numSamples; offset += cfg.maxBlock)
     {
         const int len = std::min (cfg.maxBlock, numSamples - offset);
-
-        const bool bypassed = controls.bypass.load (std::memory_order_relaxed);
-        const float gIn = bypassed ? 1.0f : controls.inputGain.load (std::memory_order_relaxed);
-        if (fresh)
-            lastIn = gIn;
-        for (int ch = 0; ch < H; ++ch)
-        {
-            applyGain (io[ch] + offset, input[(size_t) ch].data(), len, lastIn, gIn);
-            // A NaN or Inf from the host would enter the model's caches and poison every later
-            // output (and fail the model for good); it would also reach the mix through the dry
-            // path. Such samples become silence, for the model and the dry path alike.
-            const int64_t bad = silenceNonFinite (input[(size_t) ch].data(), len);
-            if (bad > 0)
-                nonFiniteInput.fetch_add (bad, std::memory_order_relaxed);
-        }
-        lastIn = gIn;
-
-        // Dry path, delayed by exactly the reported latency.
-        for (int ch = 0; ch < H; ++ch)
-        {
-            float* line = delayLine[(size_t) ch].data();
-            const float* x = input[(size_t) ch].data();
-            float* y = dry[(size_t) ch].data();
-            int w = delayPos;
-            for (int i = 0; i < len; ++i)
-            {
-                line[w] = x[i];
-                int r = w - totalLatency;
-                if (r < 0) r += delayLen;
-                y[i] = line[r];
-                if (++w == delayLen) w = 0;
-            }
-        }
-        delayPos = (delayPos + len) % delayLen;
-
-        // Host channels -> model lanes.
-        const int ci = mi.inChannels();
-        if (batchSize > 1)
-        {
-            for (int b = 0; b < batchSize; ++b)
-                std::memcpy (laneIn[(size_t) b].data(), input[(size_t) b].data(), sizeof (float) * (size_t) len);
-        }
-        else if (ci == 1 && H > 1)
-        {
-            float* d = laneIn[0].data();
-            for (int i = 0; i < len; ++i)
-            {
-                float s = 0;
-                for (int ch = 0; ch < H; ++ch) s += input[(size_t) ch][(size_t) i];
-                d[i] = s / (float) H;
-            }
-        }
-        else
-        {
-            for (int c = 0; c < ci; ++c)
-                std::memcpy (laneIn[(size_t) c].data(), input[(size_t) (c % H)].data(), sizeof (float) * (size_t) len);
-        }
-
-        if (resampler)
-        {
-            auto& toModel = resampler->toModel();
-            auto& toHost = resampler->toHost();
-            toModel.push (laneInPtr.data(), len);
-            const int m = std::min (toModel.available(), (int) modelIn[0].size());
-            toModel.pull (modelInWrite.data(), m);
-            reblocker->process (modelInPtr.data(), modelOutPtr.data(), m, offline);
-            toHost.push (modelOutPtr.data(), m);
-            toHost.pull (laneOutPtr.data(), len);
-        }
-        else
-            reblocker->process (laneInPtr.data(), laneOutPtr.data(), len, offline);
-
-        // Model lanes -> host channels.
-        const int co = mi.outChannels();
-        for (int ch = 0; ch < H; ++ch)
-        {
-            float* w = wet[(size_t) ch].data();
-            if (batchSize > 1)
-                std::memcpy (w, laneOut[(size_t) (ch * co)].data(), sizeof (float) * (size_t) len);
-            else if (co >= H && ! (co > H && H == 1))
-                std::memcpy (w, laneOut[(size_t) ch].data(), sizeof (float) * (size_t) len);
-            else if (co == 1)
-                std::memcpy (w, laneOut[0].data(), sizeof (float) * (size_t) len);
-            else
-            {
-                for (int i = 0; i < len; ++i)
-                {
-                    float s = 0;
-                    for (int c = 0; c < co; ++c) s += laneOut[(size_t) c][(size_t) i];
-                    w[i] = s / (float) co;
-                }
-            }
-        }
-
-        const float mix = controls.mix.load (std::memory_order_relaxed);
-        const float gOut = bypassed ? 1.0f : controls.outputGain.load (std::memory_order_relaxed);
+        const auto c = readControls();
         if (fresh)
         {
-            lastMix = mix;
-            lastOut = gOut;
+            lastIn = c.inputGain;
+            lastOut = c.outputGain;
+            lastMix = c.mix;
             fresh = false;
         }
-        const bool broken = failed() || bypassed;
-        const bool silence = ! bypassed && controls.failure.load (std::memory_order_relaxed) == (int) FailureMode::Silence;
-        for (int ch = 0; ch < H; ++ch)
-        {
-            float* out = io[ch] + offset;
-            const float* w = wet[(size_t) ch].data();
-            const float* d = dry[(size_t) ch].data();
-            if (broken)
-            {
-                if (silence) std::fill (out, out + len, 0.0f);
-                else std::memcpy (out, d, sizeof (float) * (size_t) len);
-            }
-            else if (lastMix == 1.0f && mix == 1.0f)
-                std::memcpy (out, w, sizeof (float) * (size_t) len);
-            else
-            {
-                const float step = (mix - lastMix) / (float) len;
-                for (int i = 0; i < len; ++i)
-                {
-                    const float m = lastMix + step * (float) (i + 1);
-                    out[i] = w[i] * m + d[i] * (1.0f - m);
-                }
-            }
-            applyGain (out, out, len, lastOut, gOut);
-        }
-        lastMix = mix;
-        lastOut = gOut;
+        conditionInput (io, offset, len, c);
+        delayDry (len);
+        runModel (len, offline);
+        mixOutput (io, offset, len, c);
     }
+}
+
+void Engine::startNewStream() noexcept
+{
+    reblocker->restart();
+    if (resampler)
+        resampler->reset();
+    for (auto& d : delayLine) std::fill (d.begin(), d.end(), 0.0f);
+    delayPos = 0;
+    fresh = true;
+}
+
+Engine::BlockControls Engine::readControls() const noexcept
+{
+    BlockControls c;
+    c.bypassed = controls.bypass.load (std::memory_order_relaxed);
+    c.inputGain = c.bypassed ? 1.0f : controls.inputGain.load (std::memory_order_relaxed);
+    c.outputGain = c.bypassed ? 1.0f : controls.outputGain.load (std::memory_order_relaxed);
+    c.mix = controls.mix.load (std::memory_order_relaxed);
+    c.silenceOnFailure = ! c.bypassed && controls.failure.load (std::memory_order_relaxed) == (int) FailureMode::Silence;
+    return c;
+}
+
+// Host channels -> input[], at the input gain.
+void Engine::conditionInput (const float* const* io, int offset, int len, const BlockControls& c) noexcept
+{
+    for (int ch = 0; ch < cfg.hostChannels; ++ch)
+    {
+        float* x = input.ptr[(size_t) ch];
+        applyGain (io[ch] + offset, x, len, lastIn, c.inputGain);
+        // A NaN or Inf from the host would enter the model's caches and poison every later
+        // output (and fail the model for good); it would also reach the mix through the dry
+        // path. Such samples become silence, for the model and the dry path alike.
+        if (const int64_t bad = silenceNonFinite (x, len); bad > 0)
+            nonFiniteInput.fetch_add (bad, std::memory_order_relaxed);
+    }
+    lastIn = c.inputGain;
+}
+
+// input[] -> dry[], delayed by exactly the reported latency.
+void Engine::delayDry (int len) noexcept
+{
+    for (int ch = 0; ch < cfg.hostChannels; ++ch)
+    {
+        float* line = delayLine[(size_t) ch].data();
+        const float* x = input.ptr[(size_t) ch];
+        float* y = dry.ptr[(size_t) ch];
+        int w = delayPos;
+        for (int i = 0; i < len; ++i)
+        {
+            line[w] = x[i];
+            int r = w - totalLatency;
+            if (r < 0) r += delayLen;
+            y[i] = line[r];
+            if (++w == delayLen) w = 0;
+        }
+    }
+    delayPos = (delayPos + len) % delayLen;
+}
+
+// input[] -> model lanes -> (resampler) -> re-blocked model -> output lanes -> wet[].
+void Engine::runModel (int len, bool offline) noexcept
+{
+    lanes.toLanes (input.ptr.data(), len, laneIn.data(), laneMeans.ptr.data());
+    if (resampler)
+    {
+        auto& toModel = resampler->toModel();
+        auto& toHost = resampler->toHost();
+        toModel.push (laneIn.data(), len);
+        const int m = std::min (toModel.available(), (int) modelIn.data[0].size());
+        toModel.pull (modelIn.ptr.data(), m);
+        reblocker->process (modelInRead.data(), modelOut.ptr.data(), m, offline);
+        toHost.push (modelOut.ptr.data(), m);
+        toHost.pull (laneOut.ptr.data(), len);
+    }
+    else
+        reblocker->process (laneIn.data(), laneOut.ptr.data(), len, offline);
+    lanes.toHost (laneOut.ptr.data(), len, wet.data(), wetMeans.ptr.data());
+}
+
+// wet[] and dry[] -> host channels: the mix (or, failed or bypassed, dry or silence), then
+// the output gain.
+void Engine::mixOutput (float* const* io, int offset, int len, const BlockControls& c) noexcept
+{
+    const bool broken = failed() || c.bypassed;
+    for (int ch = 0; ch < cfg.hostChannels; ++ch)
+    {
+        float* out = io[ch] + offset;
+        const float* w = wet[(size_t) ch];
+        const float* d = dry.ptr[(size_t) ch];
+        if (broken)
+        {
+            if (c.silenceOnFailure) std::fill (out, out + len, 0.0f);
+            else std::memcpy (out, d, sizeof (float) * (size_t) len);
+        }
+        else if (lastMix == 1.0f && c.mix == 1.0f)
+            std::memcpy (out, w, sizeof (float) * (size_t) len);
+        else
+        {
+            const float step = (c.mix - lastMix) / (float) len;
+            for (int i = 0; i < len; ++i)
+            {
+                const float m = lastMix + step * (float) (i + 1);
+                out[i] = w[i] * m + d[i] * (1.0f - m);
+            }
+        }
+        applyGain (out, out, len, lastOut, c.outputGain);
+    }
+    lastMix = c.mix;
+    lastOut = c.outputGain;
 }
 
 } // namespace nnplug

@@ -1,12 +1,15 @@
-// One loaded model, prepared for one host configuration: channel mapping, input/output
-// gain, dry path delayed by exactly the reported latency, dry/wet mix, and contained failure.
+// One loaded model, prepared for one host configuration: gains, the dry path delayed by exactly
+// the reported latency, host channels onto model lanes (LaneMap.h), re-blocking, resampling,
+// dry/wet mix, and contained failure.
 //
 // At unity (gains 0 dB, mix 100 %) the model sees exactly the host's samples and its output
 // is copied out untouched, so a render can be compared bit for bit with the same model run
 // in Python on buffers of bufferSize().
 #pragma once
 
-#include "ModelHost.h"
+#include "LaneMap.h"
+#include "LatentControls.h"
+#include "ModelRunner.h"
 #include "Reblocker.h"
 #include "Resampler.h"
 
@@ -17,7 +20,6 @@
 
 namespace nnplug {
 
-enum class ChannelMode { PerChannel = 0, Downmix = 1 };
 enum class FailureMode { PassDry = 0, Silence = 1 };
 
 struct EngineConfig
@@ -61,18 +63,20 @@ class Engine : private BufferProcessor
 {
 public:
     // Takes ownership of a loaded model and prepares it; throws ModelError.
-    Engine (std::unique_ptr<ModelHost> model, const EngineConfig& config, const Controls& controls);
+    Engine (std::unique_ptr<ModelRunner> model, const EngineConfig& config, const Controls& controls);
     ~Engine() override;
 
-    const ModelInfo& info() const { return model->info(); }
+    // The model file's facts, with its delay once measured (exports without our metadata).
+    const ModelInfo& info() const { return facts; }
     const EngineConfig& config() const { return cfg; }
     int bufferSize() const { return n; }
-    int batch() const { return batchSize; }
+    int batch() const { return lanes.batch(); }
     int latency() const { return totalLatency; }        // host samples, exactly
     int bufferingLatency() const { return reblocker->latency(); }   // model samples
     bool resampling() const { return resampler != nullptr; }
     int resamplerUnderruns() const { return resampler ? (int) resampler->toHost().underruns() : 0; }
-    int modelDelay() const { return info().delay; }
+    int modelDelay() const { return facts.delay; }
+    double trialSeconds() const { return model->trialSeconds(); }
     std::string warning() const { return warn; }
 
     // In place on hostChannels channels of n samples. Never throws, never blocks in real time.
@@ -88,25 +92,36 @@ public:
     int64_t nonFiniteInputSamples() const { return nonFiniteInput.load (std::memory_order_relaxed); }
 
 private:
-    std::unique_ptr<ModelHost> model;
+    // The controls for one block, read once.
+    struct BlockControls
+    {
+        bool bypassed = false, silenceOnFailure = false;
+        float inputGain = 1, outputGain = 1, mix = 1;
+    };
+    // [channel][maxBlock] buffers and their pointers.
+    struct Buffers
+    {
+        std::vector<std::vector<float>> data;
+        std::vector<float*> ptr;
+        void allocate (int channels, int length);
+    };
+
+    std::unique_ptr<ModelRunner> model;
+    ModelInfo facts;
     EngineConfig cfg;
     const Controls& controls;
-    int n = 0, batchSize = 1, inLanes = 1, outLanes = 1;
+    LaneMap lanes;
+    int n = 0;   // the model buffer size
     int totalLatency = 0;
     std::string warn;
     std::unique_ptr<Reblocker> reblocker;
     std::unique_ptr<ResamplingPair> resampler;   // null at equal rates: bypassed entirely
 
-    // scratch, [channel][maxBlock]
-    std::vector<std::vector<float>> input, dry, wet, laneIn, laneOut;
-    std::vector<const float*> laneInPtr;
-    std::vector<float*> laneOutPtr;
-    // model-rate scratch when resampling, [lane][maxModelBlock]
-    std::vector<std::vector<float>> modelIn, modelOut;
-    std::vector<const float*> modelInPtr;
-    std::vector<float*> modelInWrite, modelOutPtr;
-    // dry delay line, [channel][delayLen]
-    std::vector<std::vector<float>> delayLine;
+    Buffers input, dry;                   // host channels, after the input gain / delayed
+    Buffers laneMeans, laneOut, wetMeans; // mixed input lanes, output lanes, mixed host channels
+    Buffers modelIn, modelOut;            // model-rate lanes when resampling
+    std::vector<const float*> laneIn, wet, modelInRead;
+    std::vector<std::vector<float>> delayLine;   // dry delay line, [channel][delayLen]
     int delayLen = 0, delayPos = 0;
 
     float lastIn = 1.0f, lastOut = 1.0f, lastMix = 1.0f;
@@ -119,6 +134,19 @@ private:
     std::atomic<bool> hasError { false };
     std::atomic<int64_t> nonFiniteInput { 0 };
     char errorText[512] = {};
+
+    // construction, step by step
+    void prepareModel();
+    void buildPipeline();
+    void allocateBuffers();
+
+    // process(), stage by stage, on blocks of at most maxBlock samples
+    void startNewStream() noexcept;
+    BlockControls readControls() const noexcept;
+    void conditionInput (const float* const* io, int offset, int len, const BlockControls& c) noexcept;
+    void delayDry (int len) noexcept;
+    void runModel (int len, bool offline) noexcept;
+    void mixOutput (float* const* io, int offset, int len, const BlockControls& c) noexcept;
 
     bool processBuffer (const float* in, float* out) noexcept override;
     bool resetStream() noexcept override;

@@ -46,6 +46,13 @@ void EngineSwitch::collect()
     delete retired.exchange (nullptr, std::memory_order_acq_rel);
 }
 
+void EngineSwitch::retire (Engine* e) noexcept
+{
+    retired.store (e, std::memory_order_release);
+    if (e != nullptr && retiredSignal != nullptr)
+        retiredSignal->release();
+}
+
 void EngineSwitch::process (float* const* io, int numChannels, int numSamples, bool offline) noexcept
 {
     numChannels = std::min (numChannels, channels);
@@ -56,7 +63,7 @@ void EngineSwitch::process (float* const* io, int numChannels, int numSamples, b
     if (incoming == nullptr && retired.load (std::memory_order_acquire) == nullptr
         && dropActive.exchange (false, std::memory_order_acq_rel))
     {
-        retired.store (active, std::memory_order_release);
+        retire (active);
         active = nullptr;
         shown.store (nullptr, std::memory_order_release);
     }
@@ -73,7 +80,7 @@ void EngineSwitch::process (float* const* io, int numChannels, int numSamples, b
             fadingNow.store (true, std::memory_order_release);
             if (restartNow)
             {
-                retired.store (active, std::memory_order_release);
+                retire (active);
                 active = incoming;
                 incoming = nullptr;
                 fadingNow.store (false, std::memory_order_release);
@@ -120,7 +127,7 @@ void EngineSwitch::process (float* const* io, int numChannels, int numSamples, b
         fadePos += len;
         if (fadePos >= fadeLen)
         {
-            retired.store (active, std::memory_order_release);
+            retire (active);
             active = incoming;
             incoming = nullptr;
             fadingNow.store (false, std::memory_order_release);

@@ -10,6 +10,7 @@
 #include "Engine.h"
 
 #include <atomic>
+#include <semaphore>
 #include <vector>
 
 namespace nnplug {
@@ -37,6 +38,10 @@ public:
     // Non-audio thread: delete engines the audio thread has finished with.
     void collect();
 
+    // Audio stopped: `s` (may be null) is released on the audio thread each time an engine is
+    // retired, so that a thread waiting on it can collect() without polling.
+    void setRetiredSignal (std::counting_semaphore<>* s) { retiredSignal = s; }
+
     // Audio thread.
     void process (float* const* io, int channels, int numSamples, bool offline) noexcept;
     void requestRestart() noexcept { restart.store (true, std::memory_order_release); }
@@ -56,8 +61,10 @@ private:
     int channels = 0, maxBlock = 0;
     std::vector<std::vector<float>> scratch;
     std::vector<float*> scratchPtr;
+    std::counting_semaphore<>* retiredSignal = nullptr;
 
     void clear();
+    void retire (Engine* e) noexcept;   // audio thread: hands `e` (may be null) to collect()
 };
 
 } // namespace nnplug

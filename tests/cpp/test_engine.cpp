@@ -1,88 +1,23 @@
 // The engine with real TorchScript models (tests/fixtures/make_models.py): latency measured
-// with an impulse, dry/wet alignment, the error paths, and no heap allocation in the audio
-// callback in worker mode.
+// with an impulse, dry/wet alignment, the error paths, resampling, and no heap allocation in
+// the audio callback in worker mode.
 #include "Engine.h"
-#include "EngineSwitch.h"
+#include "allocations.h"
+#include "engine_support.h"
 
 #include <gtest/gtest.h>
-#include <limits>
 
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
-#include <new>
+#include <limits>
 #include <string>
 #include <vector>
 
 using namespace nnplug;
-
-// ---- allocation counting: operator new counts on threads that ask for it --------------------
-static thread_local bool countAllocations = false;
-static std::atomic<long> allocations { 0 };
-
-void* operator new (std::size_t size)
-{
-    if (countAllocations) allocations.fetch_add (1);
-    if (void* p = std::malloc (size ? size : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[] (std::size_t size) { return operator new (size); }
-void operator delete (void* p) noexcept { std::free (p); }
-void operator delete[] (void* p) noexcept { std::free (p); }
-void operator delete (void* p, std::size_t) noexcept { std::free (p); }
-void operator delete[] (void* p, std::size_t) noexcept { std::free (p); }
+using namespace nnplug::test;
 
 namespace {
-
-const std::string models = NNPLUG_TEST_MODELS;
-constexpr int kModelDelay = 7;   // tests/fixtures/make_models.py DELAY
-
-std::unique_ptr<Engine> makeEngine (const std::string& file, EngineConfig cfg, const Controls& c)
-{
-    return std::make_unique<Engine> (std::make_unique<ModelHost> (models + "/" + file), cfg, c);
-}
-
-// Runs `x` (channels x total) through the engine in blocks of the given sizes (cycled).
-std::vector<std::vector<float>> render (Engine& e, std::vector<std::vector<float>> x, const std::vector<int>& blocks,
-                                        bool offline = true)
-{
-    const int total = (int) x[0].size();
-    int pos = 0;
-    for (size_t i = 0; pos < total; ++i)
-    {
-        const int b = std::min (blocks[i % blocks.size()], total - pos);
-        std::vector<float*> io;
-        for (auto& ch : x) io.push_back (ch.data() + pos);
-        e.process (io.data(), b, offline);
-        pos += b;
-    }
-    return x;
-}
-
-std::vector<std::vector<float>> impulse (int channels, int total, int at)
-{
-    std::vector<std::vector<float>> x ((size_t) channels, std::vector<float> ((size_t) total, 0.0f));
-    for (auto& ch : x) ch[(size_t) at] = 1.0f;
-    return x;
-}
-
+constexpr double kPi = 3.14159265358979323846;
 } // namespace
-
-TEST (ModelHost, ReadsContract)
-{
-    ModelHost m (models + "/delay_stereo.ts");
-    const auto& info = m.info();
-    EXPECT_EQ (info.format, "nnplug");
-    EXPECT_EQ (info.name, "delay_stereo");
-    EXPECT_EQ (info.sampleRate, 44100);
-    EXPECT_EQ (info.ratio, 4);
-    EXPECT_EQ (info.delay, kModelDelay);
-    EXPECT_TRUE (info.delayKnown);
-    EXPECT_TRUE (info.hasReset);
-    EXPECT_EQ (info.inChannels(), 2);
-    EXPECT_EQ (info.outChannels(), 2);
-    EXPECT_FALSE (info.latentPath);
-}
 
 TEST (Engine, ImpulseLatencyEqualsReported)
 {
@@ -177,8 +112,8 @@ TEST (Engine, StereoModelAndPerChannelBatch)
 
 TEST (Errors, LoadFailuresAreClear)
 {
-    EXPECT_THROW (ModelHost (models + "/does_not_exist.ts"), ModelError);
-    EXPECT_THROW (ModelHost (models + "/corrupt.ts"), ModelError);
+    EXPECT_THROW (ModelRunner (models + "/does_not_exist.ts"), ModelError);
+    EXPECT_THROW (ModelRunner (models + "/corrupt.ts"), ModelError);
     Controls c;
     EngineConfig cfg;
     try
@@ -237,56 +172,26 @@ TEST (Worker, AudioCallbackDoesNotAllocate)
     std::vector<float> l (100, 0.1f), r (100, -0.1f);
     float* io[2] = { l.data(), r.data() };
     e->process (io, 100, true);   // warm-up outside the counted region
-    allocations = 0;
+    resetAllocations();
     long calls = 0;
     for (int i = 0; i < 300; ++i)
     {
-        countAllocations = true;
+        countAllocations (true);
         e->process (io, 1 + (i * 37) % 100, i % 2 == 0);   // offline and real-time calls
-        countAllocations = false;
+        countAllocations (false);
         ++calls;
     }
-    EXPECT_EQ (allocations.load(), 0) << "over " << calls << " callbacks";
+    EXPECT_EQ (allocations(), 0) << "over " << calls << " callbacks";
     EXPECT_FALSE (e->failed());
 
     // The same loop in synchronous mode does allocate (libtorch on the audio thread): this
     // proves the counter sees allocations at all.
     cfg.mode = InferenceMode::Synchronous;
     auto s = makeEngine ("delay_mono.ts", cfg, c);
-    countAllocations = true;
+    countAllocations (true);
     for (int i = 0; i < 10; ++i) s->process (io, 100, true);
-    countAllocations = false;
-    EXPECT_GT (allocations.load(), 0);
-}
-
-TEST (EngineSwitch, CrossfadeWithoutBlockingAndRestartSwapsAtOnce)
-{
-    Controls c;
-    EngineConfig cfg;
-    cfg.maxBlock = 64;
-    cfg.bufferSize = 64;
-    cfg.hostChannels = 1;
-    EngineSwitch sw;
-    sw.prepare (1, 64, 128);
-    sw.installNow (makeEngine ("delay_mono.ts", cfg, c).release());
-    Engine* first = sw.current();
-    std::vector<float> x (64, 0.5f);
-    float* io[1] = { x.data() };
-    sw.process (io, 1, 64, false);
-    sw.offer (makeEngine ("delay_mono.ts", cfg, c).release());
-    countAllocations = true;
-    allocations = 0;
-    for (int i = 0; i < 4; ++i) { std::fill (x.begin(), x.end(), 0.5f); sw.process (io, 1, 64, false); }
-    countAllocations = false;
-    EXPECT_NE (sw.current(), first);
-    EXPECT_FALSE (sw.fading());
-    sw.collect();
-    // At a restart a pending engine takes over with no fade.
-    sw.offer (makeEngine ("delay_stereo.ts", cfg, c).release());
-    sw.requestRestart();
-    sw.process (io, 1, 64, true);
-    EXPECT_EQ (sw.current()->info().name, "delay_stereo");
-    EXPECT_FALSE (sw.fading());
+    countAllocations (false);
+    EXPECT_GT (allocations(), 0);
 }
 
 // Gains and mix set before a stream starts (a restored state, parameters set before playback)
@@ -321,56 +226,54 @@ TEST (Engine, FreshStreamStartsAtCurrentGainsAndMix)
     EXPECT_EQ (render (*e, signal(), { 64 }), y);
 }
 
-// An engine offered before any audio was processed (a state restored after prepareToPlay,
-// before playback) takes over at once: there is no stream to crossfade from.
-TEST (EngineSwitch, OfferBeforeFirstBlockTakesOverAtOnce)
+TEST (EngineResampling, ModelAt44100OnHostAt48000)
+{
+    // delay_mono: y = x[t - 7] + 0.25 x[t - 8] at the model's 44.1 kHz. Through the engine at
+    // 48 kHz a sine must come out as that filter applied to the band-limited signal, delayed
+    // by exactly latency() host samples: the 0.25 tap lands 48000 / 44100 host samples later.
+    Controls c;
+    for (auto mode : { InferenceMode::Synchronous, InferenceMode::Worker })
+        for (int B : { 1, 100, 512, 4096 })
+        {
+            EngineConfig cfg;
+            cfg.hostRate = 48000;
+            cfg.maxBlock = B;
+            cfg.bufferSize = 256;
+            cfg.hostChannels = 2;
+            cfg.mode = mode;
+            Engine e (std::make_unique<ModelRunner> (std::string (NNPLUG_TEST_MODELS) + "/delay_mono.ts"), cfg, c);
+            ASSERT_TRUE (e.resampling());
+            const int L = e.latency();
+            const int total = 24000;
+            const double amp = 0.5, f = 5000.0, w = 2 * kPi * f / 48000;
+            std::vector<std::vector<float>> x (2, std::vector<float> ((size_t) total));
+            for (int t = 0; t < total; ++t)
+                x[0][(size_t) t] = x[1][(size_t) t] = (float) (amp * std::sin (w * t));
+            auto y = x;
+            for (int pos = 0; pos < total; pos += B)
+            {
+                float* io[2] = { y[0].data() + pos, y[1].data() + pos };
+                e.process (io, std::min (B, total - pos), true);
+            }
+            EXPECT_EQ (e.resamplerUnderruns(), 0);
+            double err = 0;
+            for (int t = L + 2000; t < total; ++t)
+            {
+                const double want = amp * std::sin (w * (t - L)) + 0.25 * amp * std::sin (w * (t - L - 48000.0 / 44100.0));
+                err = std::max (err, std::abs (y[0][(size_t) t] - want));
+                ASSERT_EQ (y[0][(size_t) t], y[1][(size_t) t]);
+            }
+            EXPECT_LE (err, 4e-5 * 1.25 * amp) << "B=" << B;   // the bound above, for a peak of 1.25 amp
+        }
+}
+
+TEST (EngineResampling, EqualRatesBypass)
 {
     Controls c;
     EngineConfig cfg;
-    cfg.maxBlock = 64;
-    cfg.bufferSize = 64;
-    cfg.hostChannels = 1;
-    EngineSwitch sw;
-    sw.prepare (1, 64, 128);
-    sw.installNow (makeEngine ("delay_mono.ts", cfg, c).release());
-    sw.offer (makeEngine ("delay_stereo.ts", cfg, c).release());
-    std::vector<float> x (64, 0.5f);
-    float* io[1] = { x.data() };
-    sw.process (io, 1, 64, true);
-    EXPECT_EQ (sw.current()->info().name, "delay_stereo");
-    EXPECT_FALSE (sw.fading());
-    // once playing, an offer crossfades
-    sw.collect();
-    sw.offer (makeEngine ("delay_mono.ts", cfg, c).release());
-    sw.process (io, 1, 64, true);
-    EXPECT_TRUE (sw.fading());
-}
-
-TEST (ModelHost, DelayOfExportsWithoutMetadataIsMeasured)
-{
-    // tests/fixtures/make_models.py: RAVE v2-like files (no nnplug metadata), delay 7; one of
-    // them adds unseeded noise to every output sample, as RAVE's sampling does.
-    for (const char* file : { "nometa_delay.ts", "rave_like_noisy.ts" })
-    {
-        ModelHost probe (models + "/" + file);
-        EXPECT_EQ (probe.info().format, "rave-v2");
-        EXPECT_FALSE (probe.info().delayKnown);   // nothing in the file says it
-        Controls c;
-        EngineConfig cfg;
-        cfg.maxBlock = 64;
-        cfg.bufferSize = 256;
-        cfg.hostChannels = 1;
-        auto e = makeEngine (file, cfg, c);
-        EXPECT_TRUE (e->info().delayMeasured) << file;
-        EXPECT_EQ (e->modelDelay(), kModelDelay) << file;
-        EXPECT_EQ (e->latency(), 255 + kModelDelay) << file;
-        EXPECT_NE (e->warning().find ("measured"), std::string::npos) << e->warning();
-        if (std::string (file) == "nometa_delay.ts")
-        {
-            // and the measured latency is the true one: an impulse comes out exactly there
-            auto y = render (*e, impulse (1, 2000, 100), { 64 });
-            EXPECT_EQ (y[0][(size_t) (100 + e->latency())], 1.0f);
-            EXPECT_EQ (y[0][(size_t) (101 + e->latency())], 0.25f);
-        }
-    }
+    cfg.hostRate = 44100;
+    cfg.bufferSize = 256;
+    Engine e (std::make_unique<ModelRunner> (std::string (NNPLUG_TEST_MODELS) + "/delay_mono.ts"), cfg, c);
+    EXPECT_FALSE (e.resampling());
+    EXPECT_EQ (e.latency(), 255 + 7);
 }

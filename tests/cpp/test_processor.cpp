@@ -268,7 +268,9 @@ TEST (BadModels, ProcessorReportsAndPassesDry)
         EXPECT_TRUE (matches (s.message, c["plugin_error"].str())) << s.message;
         const int L = c["phase"].str() == "load" ? 0 : -1;
         if (L == 0)   // refused: no engine, the input passes untouched
+        {
             for (int t = 0; t < 512; ++t) ASSERT_EQ (out.getSample (1, t), in.getSample (1, t));
+        }
         auto x = stateXml (*p);
         ASSERT_NE (x->getChildByName ("STATUS"), nullptr);
         EXPECT_EQ (x->getChildByName ("STATUS")->getIntAttribute ("failed"), 1);
@@ -320,9 +322,9 @@ TEST (HostTorture, ProcessorSurvivesAndLatencyStaysTrue)
     int blocks = 0;
     for (int session = 0; session < 10; ++session)
     {
-        const double rate = rates[session % std::size (rates)];
+        const double rate = rates[(size_t) session % std::size (rates)];
         const int channels = session % 3 == 2 ? 1 : 2;
-        const int announced = blockSizes[3 + rng() % 9];
+        const int announced = blockSizes[(size_t) (3 + rng() % 9)];
         p->releaseResources();
         juce::AudioProcessor::BusesLayout layout;
         const auto set = channels == 1 ? juce::AudioChannelSet::mono() : juce::AudioChannelSet::stereo();

@@ -1,4 +1,4 @@
-// The C++ reader of a model file (readModelFile, which ModelHost and the bench use) against the shared contract cases
+// The C++ reader of a model file (readModelFile, which ModelRunner and the bench use) against the shared contract cases
 // (tests/contract_cases/*.json, made into TorchScript files by tests/python/contract_files.py):
 // the same facts or the same refusal as the Python reader (nnplug.contract, tests/python/test_contract.py),
 // so that the two readers cannot drift.

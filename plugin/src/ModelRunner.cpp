@@ -3,27 +3,24 @@
 #include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
 
-#include "ModelHost.h"
-#include "ModelFile.h"
+#include "ModelRunner.h"
 #include "ModelCall.h"
-#include "Json.h"
+#include "ModelFile.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <mutex>
-#include <numeric>
+#include <vector>
 
 namespace nnplug {
 
-struct ModelHost::Impl
+struct ModelRunner::Impl
 {
     torch::jit::Module module;
 };
-
 
 void useSingleInferenceThread()
 {
@@ -37,16 +34,16 @@ void useSingleInferenceThread()
     }
 }
 
-ModelHost::ModelHost (const std::string& path) : impl (std::make_unique<Impl>())
+ModelRunner::ModelRunner (const std::string& path) : impl (std::make_unique<Impl>())
 {
     auto file = readModelFile (path);
     impl->module = std::move (file.module);
     modelInfo = std::move (file.info);
 }
 
-ModelHost::~ModelHost() = default;
+ModelRunner::~ModelRunner() = default;
 
-void ModelHost::prepare (int batch, int bufferSize)
+void ModelRunner::prepare (int batch, int bufferSize)
 {
     const auto& info = modelInfo;
     if (batch < 1)
@@ -56,8 +53,8 @@ void ModelHost::prepare (int batch, int bufferSize)
                           + std::to_string (info.ratio));
     batchSize = batch;
     n = bufferSize;
-    inBuf.assign ((size_t) batch * (size_t) info.inChannels() * (size_t) n, 0.0f);
-    outBuf.assign ((size_t) batch * (size_t) info.outChannels() * (size_t) n, 0.0f);
+    const std::vector<float> silence ((size_t) inLanes() * (size_t) n, 0.0f);
+    std::vector<float> out ((size_t) outLanes() * (size_t) n, 0.0f);
 
     // The shape contract is checked once here, on silence, then the stream starts afresh.
     // The trial also times the model. A method's first call builds its interpreter code and
@@ -69,7 +66,7 @@ void ModelHost::prepare (int batch, int bufferSize)
     for (int attempt = 0; attempt < kTrialCalls; ++attempt)
     {
         const auto t0 = std::chrono::steady_clock::now();
-        if (! run())
+        if (! run (silence.data(), out.data()))
             throw ModelError ("model failed its first buffer: " + error);
         trialTime = std::min (trialTime, std::chrono::duration<double> (std::chrono::steady_clock::now() - t0).count());
         if (trialTime <= kMaxRealtimeFactor * budget)
@@ -84,70 +81,8 @@ void ModelHost::prepare (int batch, int bufferSize)
             throw ModelError (msg);
         }
     }
-    if (! modelInfo.delayKnown)
-        measureDelay();
     if (! resetStream())
         throw ModelError ("model reset() failed: " + error);
-    std::fill (outBuf.begin(), outBuf.end(), 0.0f);
-}
-
-void ModelHost::measureDelay()
-{
-    // As `nnplug inspect` does: one stream fed silence, one fed an impulse at `start`; the
-    // delay is where their outputs differ most, minus `start`. Both runs draw the same random
-    // numbers (the default generator is seeded alike for both and restored afterwards), so a
-    // stochastic model (RAVE's encode/decode sample noise) differs only by the impulse's effect.
-    const int start = n;
-    const int buffers = std::max (16, (32768 + n - 1) / n);
-    const size_t outLen = outBuf.size() / (size_t) batchSize / (size_t) std::max (1, modelInfo.outChannels());
-    std::vector<double> diff ((size_t) buffers * outLen, 0.0);
-    std::vector<float> first ((size_t) buffers * outBuf.size(), 0.0f);
-    auto gen = at::detail::getDefaultCPUGenerator();
-    at::Tensor saved;
-    {
-        std::lock_guard<std::mutex> lock (gen.mutex());
-        saved = gen.get_state();
-    }
-    bool ok = true;
-    for (int pass = 0; pass < 2 && ok; ++pass)
-    {
-        ok = resetStream();
-        {
-            std::lock_guard<std::mutex> lock (gen.mutex());
-            gen.set_current_seed (0x6e6e706c);
-        }
-        for (int b = 0; b < buffers && ok; ++b)
-        {
-            std::fill (inBuf.begin(), inBuf.end(), 0.0f);
-            if (pass == 1 && b == start / n)
-                for (int lane = 0; lane < batchSize * modelInfo.inChannels(); ++lane)
-                    inBuf[(size_t) lane * (size_t) n + (size_t) (start % n)] = 1.0f;
-            ok = run();
-            if (! ok)
-                break;
-            float* keep = first.data() + (size_t) b * outBuf.size();
-            if (pass == 0)
-                std::memcpy (keep, outBuf.data(), sizeof (float) * outBuf.size());
-            else
-                for (size_t lane = 0; lane < outBuf.size() / outLen; ++lane)
-                    for (size_t t = 0; t < outLen; ++t)
-                        diff[(size_t) b * outLen + t] += std::abs ((double) outBuf[lane * outLen + t] - keep[lane * outLen + t]);
-        }
-    }
-    {
-        std::lock_guard<std::mutex> lock (gen.mutex());
-        gen.set_state (saved);
-    }
-    if (! ok)
-        throw ModelError ("model failed while its delay was measured: " + error);
-    const auto peak = std::max_element (diff.begin(), diff.end());
-    if (*peak > 0.0 && peak - diff.begin() >= start)
-    {
-        modelInfo.delay = (int) (peak - diff.begin()) - start;
-        modelInfo.delayKnown = true;
-        modelInfo.delayMeasured = true;
-    }
-    std::fill (inBuf.begin(), inBuf.end(), 0.0f);
 }
 
 namespace {
@@ -171,9 +106,27 @@ std::string checkShape (const c10::IValue& v, int64_t batch, int64_t channels, i
     return {};
 }
 
+// Why an output is refused (non-finite, or beyond kMaxAbsOutput); empty when it is fine.
+std::string checkSamples (const float* p, size_t count)
+{
+    for (size_t i = 0; i < count; ++i)
+    {
+        if (! std::isfinite (p[i]))
+            return "model output contains NaN or Inf";
+        if (std::abs (p[i]) > kMaxAbsOutput)
+        {
+            char msg[128];
+            std::snprintf (msg, sizeof (msg), "model output exceeds +-%g (%g): a broken model", (double) kMaxAbsOutput,
+                           (double) p[i]);
+            return msg;
+        }
+    }
+    return {};
+}
+
 } // namespace
 
-bool ModelHost::run() noexcept
+bool ModelRunner::run (const float* inBuffer, float* outBuffer) noexcept
 {
     const auto& info = modelInfo;
     try
@@ -181,13 +134,13 @@ bool ModelHost::run() noexcept
         useSingleInferenceThread();
         ModelCallScope scope;
         auto& m = impl->module;
-        auto in = torch::from_blob (inBuf.data(), { batchSize, info.inChannels(), n }, torch::kFloat32);
+        // The model reads the caller's buffer in place (a model that writes its input only
+        // changes a buffer the caller refills anyway).
+        auto in = torch::from_blob (const_cast<float*> (inBuffer), { batchSize, info.inChannels(), n }, torch::kFloat32);
 
         c10::IValue result;
         if (! info.latentPath)
-        {
             result = m.forward ({ in });
-        }
         else
         {
             auto z = m.get_method ("encode") ({ in });
@@ -198,19 +151,13 @@ bool ModelHost::run() noexcept
                 return false;
             }
             auto zt = z.toTensor();
-            // At unity (scale 1, bias 0) the latent goes to decode untouched.
             if (latent != nullptr)
             {
-                const int dims = std::min (kLatentControls, (int) zt.size (1));
-                bool cloned = false;
-                for (int d = 0; d < dims; ++d)
+                const LatentSettings settings (*latent);
+                if (! settings.unity ((int) zt.size (1)))
                 {
-                    const float s = latent->scale[(size_t) d].load (std::memory_order_relaxed);
-                    const float b = latent->bias[(size_t) d].load (std::memory_order_relaxed);
-                    if (s == 1.0f && b == 0.0f)
-                        continue;
-                    if (! cloned) { zt = zt.clone(); cloned = true; }
-                    zt.select (1, d).mul_ (s).add_ (b);
+                    zt = zt.clone (at::MemoryFormat::Contiguous);   // encode's result may be shared
+                    settings.apply (zt.data_ptr<float>(), batchSize, (int) zt.size (1), (int) frames);
                 }
             }
             result = m.get_method ("decode") ({ zt });
@@ -223,24 +170,13 @@ bool ModelHost::run() noexcept
         }
         auto out = result.toTensor().contiguous();
         const float* p = out.data_ptr<float>();
-        const size_t count = outBuf.size();
-        for (size_t i = 0; i < count; ++i)
+        const size_t count = (size_t) outLanes() * (size_t) n;
+        if (auto e = checkSamples (p, count); ! e.empty())
         {
-            if (! std::isfinite (p[i]))
-            {
-                error = "model output contains NaN or Inf";
-                return false;
-            }
-            if (std::abs (p[i]) > kMaxAbsOutput)
-            {
-                char msg[128];
-                std::snprintf (msg, sizeof (msg), "model output exceeds +-%g (%g): a broken model", (double) kMaxAbsOutput,
-                               (double) p[i]);
-                error = msg;
-                return false;
-            }
+            error = e;
+            return false;
         }
-        std::memcpy (outBuf.data(), p, count * sizeof (float));
+        std::memcpy (outBuffer, p, count * sizeof (float));
         return true;
     }
     catch (const std::exception& e)
@@ -254,7 +190,7 @@ bool ModelHost::run() noexcept
     return false;
 }
 
-bool ModelHost::resetStream() noexcept
+bool ModelRunner::resetStream() noexcept
 {
     if (! modelInfo.hasReset)
         return true;
@@ -273,6 +209,32 @@ bool ModelHost::resetStream() noexcept
         error = "reset() threw an unknown exception";
     }
     return false;
+}
+
+struct ModelRunner::FixedRandomness::Saved
+{
+    at::Tensor state;
+};
+
+ModelRunner::FixedRandomness::FixedRandomness (unsigned long long s) : saved (std::make_unique<Saved>()), seed (s)
+{
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock (gen.mutex());
+    saved->state = gen.get_state();
+}
+
+ModelRunner::FixedRandomness::~FixedRandomness()
+{
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock (gen.mutex());
+    gen.set_state (saved->state);
+}
+
+void ModelRunner::FixedRandomness::reseed()
+{
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock (gen.mutex());
+    gen.set_current_seed (seed);
 }
 
 } // namespace nnplug
