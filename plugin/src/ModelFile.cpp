@@ -1,7 +1,7 @@
 // The C++ reader of a model file: the nn~ convention, RAVE v1/v2 attributes and nnplug's
-// metadata, in ModelHost's order of trust, and the checks that refuse a file at load.
+// metadata, in the order of trust the plugin has always used, and the checks that refuse a file at load.
 // python/nnplug/contract.py mirrors it rule for rule; tests/contract_cases/*.json hold the
-// facts both must find (tests/cpp/test_contract.cpp, tests/python/test_contract.py).
+// facts both must find (tests/cpp/test_model_file.cpp, tests/python/test_contract.py).
 #include <torch/script.h>
 
 #include "ModelFile.h"

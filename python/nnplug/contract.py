@@ -1,5 +1,5 @@
 """The model contract: the one Python reader of a model file (nnplug exports, RAVE v1/v2 exports,
-nn~ files, Neutone SDK files), mirroring the plugin's C++ reader (`plugin/src/ModelHost.cpp`, `readConvention` and
+nn~ files, Neutone SDK files), mirroring the plugin's C++ reader (`plugin/src/ModelFile.cpp`, `readConvention` and
 `readMetadata`) rule for rule, so that Python says what the plugin will do with a file:
 
 * the nn~ convention: each method `m` in `get_methods()` (or forward/encode/decode when there is
@@ -40,7 +40,7 @@ METADATA_ATTRIBUTE = "nnplug_metadata"
 METADATA_FORMAT_VERSION = 1
 METHODS = ("forward", "encode", "decode")
 
-# The plugin's limits (plugin/src/ModelHost.h): a file outside them is refused at load.
+# The plugin's limits (plugin/src/ModelInfo.h): a file outside them is refused at load.
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768000
 MAX_RATIO = 1 << 16
 MAX_CHANNELS = 64                 # audio channels of a method's input or output
@@ -52,7 +52,7 @@ MAX_REALTIME_FACTOR = 10.0        # trial buffers slower than 10x real time: ref
 
 # The plugin's model buffer N: its "Auto" choice is AUTO_BUFFER_SIZE rounded up to the ratio.
 AUTO_BUFFER_SIZE = 1024
-# The buffer_size parameter's choices (juce_project/PluginProcessor.cpp; a test reads them from the
+# The buffer_size parameter's choices (juce_project/Parameters.cpp; a test reads them from the
 # built plugin). A model whose ratio exceeds the largest cannot be played, whatever load accepts.
 BUFFER_CHOICES = ("Auto", "64", "128", "256", "512", "1024", "2048", "4096", "8192", "16384")
 LARGEST_BUFFER = int(BUFFER_CHOICES[-1])
@@ -162,7 +162,7 @@ def _has(module, name: str) -> bool:
 
 
 def _number(module, name: str) -> Optional[float]:
-    """An int, float or bool attribute as a number (ModelHost's attrNumber), else None."""
+    """An int, float or bool attribute as a number (ModelFile's attrNumber), else None."""
     if not _has(module, name):
         return None
     v = getattr(module, name)
@@ -218,7 +218,7 @@ def _int(value, fallback: int) -> int:
 
 
 def read_module(module, metadata_text: str = "", path: str = "", strict: bool = True) -> Contract:
-    """The contract of a loaded module (`load`), as ModelHost reads it. A file the plugin refuses
+    """The contract of a loaded module (`load`), as ModelFile.cpp reads it. A file the plugin refuses
     raises ContractError with its message; with `strict=False` the reasons are only listed in
     `refusals` (to describe such a file, as `nnplug inspect` does)."""
     if is_neutone(module):
@@ -407,7 +407,7 @@ NOT_STREAMING = ("not a streaming model (its nnplug metadata says streaming: fal
 
 
 def _settle(c: Contract) -> None:
-    """The played path, and the checks ModelHost makes once everything is read (in its order)."""
+    """The played path, and the checks ModelFile.cpp makes once everything is read (in its order)."""
     if not c.name:
         c.name = Path(c.path).stem if c.path else ""
     if c.format != "neutone":

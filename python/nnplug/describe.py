@@ -103,7 +103,7 @@ def _method_names(module, path: str) -> List[str]:
     return [n for n in names]
 
 
-# The plugin's own limits are the contract's (nnplug.contract, mirroring plugin/src/ModelHost.h).
+# The plugin's own limits are the contract's (nnplug.contract, mirroring plugin/src/ModelInfo.h).
 TRIAL_CALLS = 4              # TorchScript runs the first two calls unoptimized (slow); the plugin allows 4
 CHECK_BUFFERS = 16
 

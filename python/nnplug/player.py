@@ -1,4 +1,4 @@
-"""A model file played the way the plugin plays it (plugin/src/ModelHost.cpp), for every Python
+"""A model file played the way the plugin plays it (plugin/src/ModelRunner.cpp), for every Python
 station whose answer must agree with the plugin: validate's reference, inspect's measurements,
 stage's delay, the benchmarks and the tests.
 

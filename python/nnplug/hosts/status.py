@@ -1,6 +1,6 @@
 """Read (and rewrite) the plugin's state from outside: its status above all.
 
-The plugin's state (juce_project/PluginProcessor.cpp, getStateInformation) is JUCE's
+The plugin's state (juce_project/StateCodec.cpp) is JUCE's
 `copyXmlToBinary` format: b"VC2!", a little-endian uint32 size, then UTF-8 XML
 
     <NNPLUG version="1" model_path=".." model_sha256=".."> <PARAM id=".." value=".."/>...

@@ -86,7 +86,7 @@ def make_file(case: dict, path: Path) -> Path:
 
 if __name__ == "__main__":
     # `python contract_files.py OUTDIR`: every case as OUTDIR/<case>.ts, for the C++ reader's test
-    # (tests/cpp/test_contract.cpp) to read the same files the Python reader's test reads.
+    # (tests/cpp/test_model_file.cpp) to read the same files the Python reader's test reads.
     import sys
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)

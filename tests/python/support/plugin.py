@@ -49,7 +49,7 @@ def model_metadata(path: Path) -> dict:
 
 
 def audio_path(meta: dict) -> str:
-    """The method chain the plugin runs (ModelHost): encode > decode when both exist and fit."""
+    """The method chain the plugin runs (ModelFile.cpp): encode > decode when both exist and fit."""
     m = meta["methods"]
     e, d = m.get("encode"), m.get("decode")
     if e and d and e["in_ratio"] == 1 and d["out_ratio"] == 1 and e["out_channels"] == d["in_channels"] \
