@@ -22,7 +22,7 @@ def good(**params) -> str:
 
 
 def test_plugin_parameter_list_is_read_from_the_plugin(info):
-    # the IDs of README's table, with ranges and steps as createLayout() builds them
+    # the IDs of README's table, with ranges and steps as createParameterLayout() (juce_project/Parameters.cpp) builds them
     assert list(info.params)[:7] == ["input_gain", "output_gain", "dry_wet", "buffer_size", "inference_mode",
                                      "on_failure", "mono_mode"]
     g = info.params["input_gain"]

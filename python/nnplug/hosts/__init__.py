@@ -16,7 +16,7 @@ chains of instances). `python -m nnplug.hosts.memory` measures a host's memory i
 
 Parameters are addressed by the plugin's stable IDs (juce_project/PluginProcessor.h); the
 table below maps them to the names hosts show, with the units and ranges of
-Parameters.cpp's createLayout(). A test checks the table against what each host lists.
+Parameters.cpp's createParameterLayout(). A test checks the table against what each host lists.
 """
 from __future__ import annotations
 
