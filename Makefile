@@ -21,6 +21,7 @@ demo: setup
 	@bash scripts/demo.sh
 
 test: setup build
+	@$(VENV)/bin/ruff check python tests
 	@$(PY) -m pytest -q
 	@cd $(BUILD_DIR) && ctest --output-on-failure -C $(CONFIG)
 	@$(MAKE) --no-print-directory test-asan
@@ -46,6 +47,7 @@ soak: setup build
 
 # The pure-Python tests, without building the plugin (make test runs them all)
 test-python: setup
+	@$(VENV)/bin/ruff check python tests
 	@$(PY) -m pytest -q -m "not needs_plugin"
 
 bench: setup build

@@ -105,9 +105,9 @@ def _configure_and_build(cmake, configure, build_dir, config, targets, jobs, ver
     if sys.stdout.isatty() and not verbose:
         print()
     if rc != 0:
-        errors = [l for l in log if "error" in l.lower()]
+        errors = [line for line in log if "error" in line.lower()]
         sys.stderr.write("".join((errors or log)[-40:]))
-        raise UserError(f"build failed (full log: rerun with --verbose)")
+        raise UserError("build failed (full log: rerun with --verbose)")
     found = artefacts(build_dir, config)
     print(f"built in {time.time() - start:.0f}s")
     for fmt, path in found.items():

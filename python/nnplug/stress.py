@@ -92,7 +92,7 @@ def run_in_child(cases: List[Dict[str, Any]], timeout: float = 600.0,
             break
         victim = running if running is not None else pending[0]
         how = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit code {rc}"
-        tail = " | ".join(l for l in err.strip().splitlines()[-3:])
+        tail = " | ".join(err.strip().splitlines()[-3:])
         c = cases[victim]
         results[victim] = CaseResult(c["name"], c["host"], False, False,
                                      f"host process died ({how}) during this case; stderr: {tail[-400:]}")
@@ -260,7 +260,7 @@ def _impulse_peak(y: np.ndarray, at: int) -> int:
 
 
 def _torture(case: Dict[str, Any]) -> Dict[str, Any]:
-    from nnplug.hosts.status import plugin_status, with_state_fields
+    from nnplug.hosts.status import with_state_fields
     bundle, rng = Path(case["bundle"]), random.Random(5)
     _point_default_at(bundle, Path(case["model"]))
     blocks = 0

@@ -1,6 +1,4 @@
 """nnplug.export: the nn~ convention, metadata, validation, atomic writes, and the CLI."""
-import argparse
-import hashlib
 import json
 import os
 

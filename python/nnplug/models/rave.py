@@ -13,7 +13,7 @@ makes the model deterministic and exactly equal, streamed, to its offline self.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Dict, List, Tuple
 
 import torch

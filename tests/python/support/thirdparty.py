@@ -137,7 +137,7 @@ def _real_or_stub(name, make_stub):
     install the stub."""
     try:
         importlib.import_module(name)
-    except Exception:  # ImportError, OSError from a .so that cannot load, a warning made an error
+    except Exception:  # noqa: BLE001 - ImportError, OSError from a .so that cannot load, a warning made an error
         for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
             del sys.modules[key]
         make_stub()
