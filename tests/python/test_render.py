@@ -86,3 +86,23 @@ def test_render_user_errors(vst3, seed_model, input_wav, tmp_path, args, message
         args = []
     p = nnplug(*base, *args)
     assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_render_fails_with_the_plugins_message_when_it_refuses_the_model(vst3, input_wav, tmp_path):
+    """A bundle whose default model the plugin cannot load (staged by hand, past `nnplug stage`'s
+    checks): the plugin passes the input dry, and render must say so instead of writing it."""
+    import json
+
+    from nnplug.hosts import copy_bundle
+    from nnplug.stage import models_dir
+    bundle = copy_bundle(vst3, tmp_path)
+    models = models_dir(bundle)
+    models.mkdir(parents=True)
+    (models / "broken.ts").write_bytes(b"not a model")
+    (models / "manifest.json").write_text(json.dumps({"format_version": 1, "default": "broken", "models": [
+        {"name": "broken", "file": "broken.ts", "sha256": "0" * 64}]}))
+    path, _ = input_wav
+    out = tmp_path / "o.wav"
+    p = nnplug("render", "--plugin", bundle, "--input", path, "--output", out, "--no-progress")
+    assert p.returncode == 2 and "the plugin did not play the model" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and not out.exists()

@@ -81,6 +81,10 @@ def run(args) -> int:
         if bar:
             bar.close()
         latency = host.reported_latency()
+        status = host.status()
+    if not status.ok:
+        # the plugin passed the input through dry (or silence): not a render of the model
+        raise UserError(f"the plugin did not play the model: {status.message or 'no model loaded'}")
     if not np.all(np.isfinite(y)):
         raise UserError("the plugin produced NaN/Inf")
     write_wav(args.output, y, sr)
