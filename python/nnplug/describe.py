@@ -108,7 +108,7 @@ TRIAL_CALLS = 4              # TorchScript runs the first two calls unoptimized 
 CHECK_BUFFERS = 16
 
 
-def check_runs(path: str, info: "ModelInfo", buffers: int = CHECK_BUFFERS) -> None:
+def check_runs(path: str, info: "ModelInfo", buffers: int = CHECK_BUFFERS, player=None) -> None:
     """Run the played path on `buffers` buffers of noise, as the plugin would (one thread,
     buffers of the plugin's Auto size), and raise InspectError when a call raises, returns a
     wrong shape or dtype, NaN/Inf or values beyond MAX_ABS_OUTPUT, or when the first
@@ -116,7 +116,7 @@ def check_runs(path: str, info: "ModelInfo", buffers: int = CHECK_BUFFERS) -> No
     import time
 
     from nnplug.runtime import plugin_execution
-    player = _player(path)
+    player = player or _player(path)
     facts = player.facts
     n = contract.buffer_size("Auto", facts.ratio)
     rate = float(info.sample_rate or 44100)
@@ -250,9 +250,13 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
         warnings.append("no sample rate in the file (no sr / sampling_rate attribute): the plugin will have to assume one")
     latent = facts.latent_size or (methods["encode"]["out_channels"] if "encode" in methods else None)
 
+    player = None
+    if measure:
+        from nnplug.player import ModelPlayer
+        player = ModelPlayer(path, facts)       # one load for every measurement below
     streaming, evidence = facts.streaming, facts.streaming_evidence
-    if streaming is None and measure:
-        streaming = _player(path).carries_state()
+    if streaming is None and player is not None:
+        streaming = player.carries_state()
         evidence = "measured: one call of 2N against two calls of N from the same state"
     if streaming is False:
         warnings.append("not a streaming model (" + (evidence or "no cached state") + "): each buffer is processed "
@@ -263,8 +267,8 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
     if measure:
         check_runs(path, ModelInfo(path=path, kind=facts.format, methods=methods, sample_rate=sample_rate,
                                    ratio=facts.ratio, delay=None, delay_source="unknown", latent_size=None,
-                                   channels=facts.in_channels, streaming=streaming, deterministic=None))
-        player = _player(path)
+                                   channels=facts.in_channels, streaming=streaming, deterministic=None),
+                   player=player)
         probe = 0.1 * torch.randn(1, facts.in_channels, 4 * contract.buffer_size("Auto", facts.ratio),
                                   generator=torch.Generator().manual_seed(0))
         n = contract.buffer_size("Auto", facts.ratio)

@@ -52,11 +52,14 @@ def validate_model(path: Path, allow_non_streaming: bool = False) -> dict:
     meta = info.metadata or {}
     summary = {"name": (meta.get("name") if info.kind == "nnplug" else None) or Path(path).stem,
                "sample_rate": info.sample_rate, "methods": list(info.methods)}
-    if info.kind != "neutone":
-        from nnplug.player import file_delay
-        delay = file_delay(path)
-        if delay["source"] == "measured" and delay["delay"] is not None:
-            summary["delay"] = {"played": info.played, "samples": delay["delay"], "rule": "measured"}
+    if info.kind == "neutone":       # its delay depends on the host's rate and buffer: asked at prepare
+        summary["sha256"] = sha256_file(path)
+        return summary
+    from nnplug.player import file_delay
+    delay = file_delay(path)
+    summary["sha256"] = delay["sha256"]
+    if delay["source"] == "measured" and delay["delay"] is not None:
+        summary["delay"] = {"played": info.played, "samples": delay["delay"], "rule": "measured"}
     return summary
 
 
@@ -78,23 +81,23 @@ def stage(plugin: Path, models: list[Path], presets: Path | None = None, default
         except json.JSONDecodeError:
             pass
     entries = {m["name"]: m for m in manifest.get("models", [])}
+    names: list[str] = []
     for model in models:
         model = Path(model)
         if not model.is_file():
             raise UserError(f"model not found: {model}")
         summary = validate_model(model, allow_non_streaming)
         name = str(summary.get("name") or model.stem)
+        names.append(name)
         target = dest / f"{name}{model.suffix or '.ts'}"
         shutil.copyfile(model, target)
-        entries[name] = {"name": name, "file": target.name, "sha256": sha256_file(target),
+        entries[name] = {"name": name, "file": target.name, "sha256": summary["sha256"],
                          "sample_rate": summary.get("sample_rate")}
         if "delay" in summary:
             entries[name]["delay"] = summary["delay"]
         print(f"staged {model} -> {target}")
     manifest["models"] = list(entries.values())
-    first = Path(models[0])
-    manifest["default"] = default or manifest.get("default") or \
-        validate_model(first, allow_non_streaming).get("name") or first.stem
+    manifest["default"] = default or manifest.get("default") or names[0]
     if manifest["default"] not in entries:
         manifest["default"] = next(iter(entries))
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")

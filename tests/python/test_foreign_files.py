@@ -133,3 +133,25 @@ def test_model_method_choice(foreign):
         contract.with_method(contract.read(foreign["nntilde_gain"]), "encode -> decode")
     default = contract.read(Path(contract.__file__).parent / "data" / "default.ts")
     assert contract.with_method(default, "forward").delay == default.method_delays["forward"]
+
+
+def test_stage_refuses_a_non_streaming_export_and_records_measured_delays(foreign, tmp_path):
+    import json
+
+    from nnplug.errors import UserError
+    from nnplug.player import ModelPlayer
+    from nnplug.stage import stage
+    bundle = tmp_path / "nnplug.vst3"
+    (bundle / "Contents").mkdir(parents=True)
+    with pytest.raises(UserError, match="not a streaming model.*--allow-non-streaming"):
+        stage(bundle, [foreign["rave_v2_nonstreaming"]])
+    manifest = json.loads(stage(bundle, [foreign["rave_v2"], foreign["rave_v2_nonstreaming"]],
+                                allow_non_streaming=True).read_text())
+    by_name = {m["name"]: m for m in manifest["models"]}
+    assert manifest["default"] == "rave_v2"
+    assert by_name["rave_v2"]["delay"] == {"played": "encode -> decode", "rule": "measured",
+                                           "samples": ModelPlayer(foreign["rave_v2"]).measure_delay()}
+    stage(bundle, [foreign["neutone_gain"]])          # its delay is asked at prepare, none recorded
+    neutone = {m["name"]: m for m in json.loads((bundle / "Contents/Resources/models/manifest.json").read_text())
+               ["models"]}["neutone_gain"]
+    assert neutone["file"] == "neutone_gain.nm" and "delay" not in neutone
