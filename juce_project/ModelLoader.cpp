@@ -1,5 +1,6 @@
 #include "ModelLoader.h"
 #include "BundledModels.h"
+#include "DelayMemory.h"
 #include "Parameters.h"
 
 #include <juce_cryptography/juce_cryptography.h>
@@ -107,8 +108,25 @@ void ModelLoader::rebuild (bool audioStopped)
         return fail (why, {});
     try
     {
-        auto engine = std::make_unique<Engine> (std::make_unique<ModelRunner> (path.toStdString()), config(), controls);
-        loadedSha = juce::SHA256 (juce::File (path)).toHexString();
+        const auto cfg = config();
+        auto runner = std::make_unique<ModelRunner> (path.toStdString(), cfg.method);
+        const auto sha = juce::SHA256 (juce::File (path)).toHexString();
+        const juce::String played (runner->info().playedName());
+        const bool delayUnstated = ! runner->info().delayKnown && ! runner->info().neutone;
+        const auto remembered = delayUnstated ? recallDelay (sha, played) : RememberedDelay();
+        if (remembered)
+            runner->setMeasuredDelay (*remembered);
+        // Another model starts from its own defaults, unless this state saved values for it.
+        if (sha != loadedSha && ! (controlsFromState && sha == expectedSha))
+        {
+            setModelControlDefaults (apvts, runner->info());
+            readControls (apvts, controls);
+        }
+        auto engine = std::make_unique<Engine> (std::move (runner), cfg, controls);
+        if (delayUnstated && ! remembered)
+            rememberDelay (sha, played, engine->info().delayKnown ? std::optional<int> (engine->info().delay) : std::nullopt);
+        loadedSha = sha;
+        controlsFromState = false;
         loadedPath = path;
         loadError = {};
         loadWarning = engine->warning();
@@ -152,6 +170,7 @@ void ModelLoader::load (const juce::String& path)
     std::lock_guard<std::mutex> lock (buildMutex);
     modelPath = path;
     expectedSha = {};
+    controlsFromState = false;
     if (prepared)
         rebuild (false);
 }
@@ -162,6 +181,7 @@ void ModelLoader::restore (const ReadState& state)
     if (state.modelPath)
         modelPath = *state.modelPath;
     expectedSha = state.modelSha256;
+    controlsFromState = true;
     stateError = state.ignored.isEmpty() ? juce::String() : "state: ignored " + state.ignored.joinIntoString (", ");
     if (prepared)
         rebuild (false);
@@ -197,6 +217,8 @@ PluginStatus ModelLoader::status() const
         s.modelName = info.name;
         s.format = info.format;
         s.method = info.pathDescription();
+        for (const auto& c : info.controls)
+            s.controls.add (c.name);
         s.modelRate = info.sampleRate;
         s.ratio = info.ratio;
         s.bufferSize = e->bufferSize();

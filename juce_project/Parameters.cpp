@@ -8,6 +8,12 @@ const juce::StringArray& bufferSizeChoices()
     return choices;
 }
 
+const juce::StringArray& methodChoices()
+{
+    static const juce::StringArray choices { "Auto", "forward", "encode -> decode" };
+    return choices;
+}
+
 bool isStructural (const juce::String& id)
 {
     for (auto* s : structuralParameters)
@@ -42,6 +48,15 @@ juce::AudioProcessorValueTreeState::ParameterLayout createParameterLayout()
     layout.add (std::make_unique<AudioParameterChoice> (ParameterID { ParamID::monoMode, 1 }, "Mono model on stereo",
                                                         StringArray { "Per channel", "Downmix" }, 0,
                                                         AudioParameterChoiceAttributes().withAutomatable (false)));
+    layout.add (std::make_unique<AudioParameterChoice> (ParameterID { ParamID::modelMethod, 1 }, "Model method",
+                                                        methodChoices(), 0,
+                                                        AudioParameterChoiceAttributes().withAutomatable (false)));
+    // The model's own values (nn~ attributes, Neutone knobs), in file order; the model says what
+    // each means (ModelInfo::controls; the status lists their names). 0..1 maps onto its range.
+    for (int i = 0; i < kMaxModelControls; ++i)
+        layout.add (std::make_unique<AudioParameterFloat> (ParameterID { ParamID::modelControl (i), 1 },
+                                                           "Model control " + String (i + 1),
+                                                           NormalisableRange<float> (0.0f, 1.0f), 0.0f));
     for (int i = 0; i < kLatentControls; ++i)
     {
         layout.add (std::make_unique<AudioParameterFloat> (ParameterID { ParamID::latentScale (i), 1 },
@@ -69,6 +84,8 @@ void readControls (const juce::AudioProcessorValueTreeState& apvts, Controls& co
     controls.outputGain.store (juce::Decibels::decibelsToGain (value (apvts, ParamID::outputGain), -1000.0f));
     controls.mix.store (value (apvts, ParamID::dryWet) / 100.0f);
     controls.failure.store ((int) value (apvts, ParamID::onFailure));
+    for (int i = 0; i < kMaxModelControls; ++i)
+        controls.model[(size_t) i].store (value (apvts, ParamID::modelControl (i)));
     for (int i = 0; i < kLatentControls; ++i)
     {
         controls.latent.scale[(size_t) i].store (value (apvts, ParamID::latentScale (i)));
@@ -82,6 +99,14 @@ void readStructure (const juce::AudioProcessorValueTreeState& apvts, EngineConfi
     c.bufferSize = choice <= 0 ? 0 : bufferSizeChoices()[choice].getIntValue();
     c.mode = (int) value (apvts, ParamID::inferenceMode) == 1 ? InferenceMode::Worker : InferenceMode::Synchronous;
     c.channelMode = (int) value (apvts, ParamID::monoMode) == 1 ? ChannelMode::Downmix : ChannelMode::PerChannel;
+    c.method = (MethodChoice) std::clamp ((int) value (apvts, ParamID::modelMethod), 0, 2);
+}
+
+void setModelControlDefaults (juce::AudioProcessorValueTreeState& apvts, const ModelInfo& info)
+{
+    for (size_t i = 0; i < info.controls.size() && i < (size_t) kMaxModelControls; ++i)
+        if (auto* p = apvts.getParameter (ParamID::modelControl ((int) i)))
+            p->setValueNotifyingHost (info.controls[i].defaultNormalised());
 }
 
 } // namespace nnplug

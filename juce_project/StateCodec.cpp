@@ -44,6 +44,7 @@ void writeState (juce::AudioProcessorValueTreeState& apvts, const SavedModel& mo
     st->setAttribute ("latency", s.latency);
     st->setAttribute ("buffer_size", s.bufferSize);
     st->setAttribute ("method", s.method);
+    st->setAttribute ("controls", s.controls.joinIntoString ("|"));
     st->setAttribute ("model_delay", s.modelDelay);
     st->setAttribute ("model_rate", s.modelRate);
     st->setAttribute ("host_rate", s.hostRate);

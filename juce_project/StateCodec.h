@@ -17,6 +17,7 @@ inline constexpr const char* kStateTag = "NNPLUG";
 struct PluginStatus
 {
     juce::String modelName, modelPath, sha256, format, method;
+    juce::StringArray controls;  // what "Model control k" is for the loaded model, in order
     double modelRate = 0, hostRate = 0;
     int ratio = 0, bufferSize = 0, latency = 0, modelDelay = 0;
     bool loaded = false, failed = false;

@@ -41,13 +41,19 @@ EngineConfig normalised (EngineConfig c)
 std::string warningFor (const ModelInfo& facts)
 {
     std::string warn;
+    auto add = [&warn] (const std::string& w) { warn += (warn.empty() ? "" : "; ") + w; };
+    if (! facts.streaming)
+        add ("not a streaming model (" + facts.streamingEvidence + "): each buffer is processed alone and clicks at "
+             "buffer edges; convert it with nnplug.streaming.convert or export it with streaming on");
+    if (facts.neutone)
+        return warn;
     if (! facts.delayKnown)
-        warn = "model delay unknown (" + facts.format + " export, no response to an impulse): latency counts it as 0";
+        add ("model delay unknown (" + facts.format + " export, no response to an impulse): latency counts it as 0");
     else if (facts.delayMeasured)
-        warn = "model delay " + std::to_string (facts.delay) + " samples, measured with an impulse (" + facts.format
-               + " export without nnplug metadata)";
+        add ("model delay " + std::to_string (facts.delay) + " samples, measured with an impulse (" + facts.format
+             + " export without nnplug metadata)");
     if (facts.sampleRate <= 0)
-        warn += std::string (warn.empty() ? "" : "; ") + "model sample rate unknown: assumed equal to the host's";
+        add ("model sample rate unknown: assumed equal to the host's");
     return warn;
 }
 
@@ -55,7 +61,9 @@ std::string warningFor (const ModelInfo& facts)
 
 Engine::Engine (std::unique_ptr<ModelRunner> m, const EngineConfig& config, const Controls& c)
     : model (std::move (m)), facts (factsOf (model)), cfg (normalised (config)), controls (c),
-      lanes (cfg.hostChannels, facts.inChannels(), facts.outChannels(), cfg.channelMode),
+      // A Neutone wrapper holds one stream: a mono one on a stereo host plays the downmix.
+      lanes (cfg.hostChannels, facts.inChannels(), facts.outChannels(),
+             facts.neutone ? ChannelMode::Downmix : cfg.channelMode),
       n (chooseBufferSize (cfg.bufferSize, facts.ratio))
 {
     prepareModel();
@@ -69,24 +77,28 @@ Engine::Engine (std::unique_ptr<ModelRunner> m, const EngineConfig& config, cons
 
 void Engine::prepareModel()
 {
-    model->prepare (lanes.batch(), n);   // throws ModelError with the reason
-    if (! facts.delayKnown)
-        if (auto d = measureDelay (*model))
-        {
-            facts.delay = *d;
-            facts.delayKnown = true;
-            facts.delayMeasured = true;
-        }
+    // A delay the file does not state is measured once per file (the loader remembers it by the
+    // file's sha256 and passes it in with setMeasuredDelay).
+    if (! facts.delayKnown && ! facts.delayMeasured && ! facts.neutone)
+        model->setMeasuredDelay (measureDelay (*model));
+    model->prepare (lanes.batch(), n, cfg.hostRate);   // throws ModelError with the reason
+    facts = model->info();   // with the delay measured, or asked of a Neutone file at this rate and N
+    facts.delay = std::max (0, facts.delay);
     // Warm-up (see kWarmupBuffers): every method the audio thread calls, reset() included,
     // runs once now. prepare() left the stream fresh.
     // Best effort: a model that fails here passed prepare(), so it fails on the audio thread
     // as any mid-stream failure does (contained: dry or silence), not at load.
     const std::vector<float> silence ((size_t) model->inLanes() * (size_t) n, 0.0f);
     std::vector<float> out ((size_t) model->outLanes() * (size_t) n, 0.0f);
-    for (int i = 0; i < kWarmupBuffers; ++i)
-        if (! model->run (silence.data(), out.data()) || ! model->resetStream())
-            break;
+    {
+        ModelRunner::FixedRandomness untouchedGenerator (kMeasureSeed);   // warm-up draws nothing
+        untouchedGenerator.reseed();
+        for (int i = 0; i < kWarmupBuffers; ++i)
+            if (! model->run (silence.data(), out.data()) || ! model->resetStream())
+                break;
+    }
     model->setLatentControls (&controls.latent);
+    model->setModelControls (&controls.model);
 }
 
 // The re-blocker, and the resampler pair when the rates differ; sets totalLatency.

@@ -14,6 +14,7 @@
 #include "Resampler.h"
 
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@ struct EngineConfig
     int bufferSize = 0;           // requested N; rounded up to the model's ratio; 0 = default
     InferenceMode mode = InferenceMode::Synchronous;
     ChannelMode channelMode = ChannelMode::PerChannel;
+    MethodChoice method = MethodChoice::Auto;   // the path the loader asks the file for (ModelRunner)
 };
 
 // Values the host may automate; read once per block (relaxed atomics, written anywhere).
@@ -44,6 +46,14 @@ struct Controls
     // input at unity gain, delayed by the reported latency like the dry path.
     std::atomic<bool> bypass { false };
     LatentControls latent;
+    // "Model control k", 0..1 (ModelInfo::controls says what each is); NaN: the model's default.
+    ModelRunner::ControlValues model;
+
+    Controls()
+    {
+        for (auto& v : model)
+            v.store (std::numeric_limits<float>::quiet_NaN());
+    }
 };
 
 // The model buffer N actually used: the request (or 1024 by default) rounded up to a

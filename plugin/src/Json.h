@@ -24,6 +24,8 @@ public:
     bool isObject() const { return t == Type::Object; }
     bool isNumber() const { return t == Type::Number; }
     bool isString() const { return t == Type::String; }
+    bool isBool() const { return t == Type::Bool; }
+    bool isArray() const { return t == Type::Array; }
 
     // Lookups return a Null value when absent, so optional fields read naturally.
     const Json& operator[] (const std::string& key) const;

@@ -58,6 +58,10 @@ int attrInt (torch::jit::Module& m, const char* name, int fallback)
 
 void readConvention (torch::jit::Module& m, ModelInfo& info);
 void readMetadata (const std::string& text, ModelInfo& info);
+void readStreamingState (torch::jit::Module& m, ModelInfo& info);
+void readAttributeControls (torch::jit::Module& m, ModelInfo& info);
+bool isNeutone (torch::jit::Module& m);
+void readNeutone (torch::jit::Module& m, ModelInfo& info);
 
 } // namespace
 
@@ -121,6 +125,8 @@ void readConvention (torch::jit::Module& m, ModelInfo& info)
 
     info.hasReset = hasMethod (m, "reset");
     info.ratio = std::max ({ 1, info.forward.inRatio, info.forward.outRatio });
+    readStreamingState (m, info);
+    readAttributeControls (m, info);
 
     // RAVE exports (and other nn~ models) carry no delay: prepare() measures it with an impulse.
     if (m.hasattr ("full_latent_size") || (m.hasattr ("sr") && m.hasattr ("latent_size")))
@@ -142,6 +148,169 @@ void readConvention (torch::jit::Module& m, ModelInfo& info)
         info.format = "nn~";
         info.sampleRate = m.hasattr ("sr") ? attrNumber (m, "sr", 0, &info.sampleRateStated)
                                            : attrNumber (m, "sampling_rate", 0, &info.sampleRateStated);
+    }
+}
+
+
+// cached_conv keeps a stream's past in `pad` buffers of its padding modules, which RAVE's
+// exporter makes only with caching on; its container classes are in both kinds of export.
+// contract.py's _read_streaming_state holds the same rule.
+void readStreamingState (torch::jit::Module& m, ModelInfo& info)
+{
+    bool cachedConv = false;
+    for (const auto& sub : m.named_modules())
+    {
+        const auto& type = sub.value.type();
+        const std::string cls = type && type->name() ? type->name()->name() : std::string();
+        if (cls == "CachedSequential" || cls == "CachedPadding1d" || cls == "CachedPQMF")
+            cachedConv = true;
+    }
+    if (! cachedConv)
+        return;
+    bool caches = false;
+    for (const auto& b : m.named_buffers (true))
+    {
+        const auto dot = b.name.rfind ('.');
+        if ((dot == std::string::npos ? b.name : b.name.substr (dot + 1)) == "pad" && b.value.numel() > 0)
+            caches = true;
+    }
+    info.streaming = caches;
+    info.streamingEvidence = caches ? "cached_conv cache buffers"
+                                    : "cached_conv layers without cache buffers (exported without streaming)";
+}
+
+// nn~ attributes (get_attributes()) holding one number or bool, with get_/set_<name>: the
+// getter gives the type and default. nn~ states no range: a bool is 0..1; a number d gets
+// [min(0, 2d), max(1, 2d)]. contract.py's _attribute_controls holds the same rule.
+void readAttributeControls (torch::jit::Module& m, ModelInfo& info)
+{
+    if (! hasMethod (m, "get_attributes"))
+        return;
+    std::vector<std::string> names;
+    try
+    {
+        ModelCallScope scope;
+        const auto list = m.get_method ("get_attributes") ({});   // kept alive while its items are read
+        for (const auto& v : list.toListRef())
+            names.push_back (v.toStringRef());
+    }
+    catch (const std::exception&) { return; }   // the file's own method failed: no controls
+    for (const auto& name : names)
+    {
+        if (! hasMethod (m, "get_" + name) || ! hasMethod (m, "set_" + name))
+            continue;
+        c10::IValue value;
+        try
+        {
+            ModelCallScope scope;
+            value = m.get_method ("get_" + name) ({});
+        }
+        catch (const std::exception&) { continue; }
+        if (value.isTuple())
+        {
+            const auto& items = value.toTupleRef().elements();
+            if (items.size() != 1)
+                continue;
+            value = items[0];
+        }
+        ControlSpec c;
+        c.name = name;
+        c.kind = "attribute";
+        if (value.isBool())
+        {
+            c.type = "bool";
+            c.defaultValue = value.toBool() ? 1 : 0;
+            c.lo = 0;
+            c.hi = 1;
+        }
+        else if (value.isInt() || (value.isDouble() && std::isfinite (value.toDouble())))
+        {
+            c.type = value.isInt() ? "int" : "float";
+            c.defaultValue = value.isInt() ? (double) value.toInt() : value.toDouble();
+            c.lo = std::min (0.0, 2 * c.defaultValue);
+            c.hi = std::max (1.0, 2 * c.defaultValue);
+        }
+        else
+            continue;
+        info.controls.push_back (c);
+        if ((int) info.controls.size() == kMaxModelControls)
+            break;
+    }
+}
+
+constexpr const char* kNeutoneMethods[] = { "set_daw_sample_rate_and_buffer_size", "calc_buffering_delay_samples",
+                                            "calc_model_delay_samples", "is_input_mono", "is_output_mono",
+                                            "get_metadata_json" };
+
+// A Neutone SDK WaveformToWaveform file (its SampleQueueWrapper's methods).
+bool isNeutone (torch::jit::Module& m)
+{
+    for (const char* name : kNeutoneMethods)
+        if (! hasMethod (m, name))
+            return false;
+    return ! m.hasattr ("forward_params");
+}
+
+void readNeutone (torch::jit::Module& m, ModelInfo& info)
+{
+    Json meta;
+    std::string text;
+    std::vector<double> defaults;
+    bool monoIn = false, monoOut = false;
+    try
+    {
+        ModelCallScope scope;
+        text = m.get_method ("get_metadata_json") ({}).toStringRef();
+        meta = Json::parse (text);
+        monoIn = m.get_method ("is_input_mono") ({}).toBool();
+        monoOut = m.get_method ("is_output_mono") ({}).toBool();
+        if (hasMethod (m, "get_default_param_values"))
+        {
+            auto t = m.get_method ("get_default_param_values") ({}).toTensor().flatten().to (torch::kDouble).contiguous();
+            defaults.assign (t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+        }
+    }
+    catch (const std::exception& e)
+    {
+        throw ModelError (std::string ("Neutone file whose metadata cannot be read: ") + firstLineOf (e.what()));
+    }
+    if (! meta.isObject())
+        throw ModelError ("Neutone file whose metadata is not a JSON object");
+    info.format = "neutone";
+    info.neutone = true;
+    info.name = meta["model_name"].str();
+    const auto& authors = meta["model_authors"];
+    if (authors.isArray())
+    {
+        for (const auto& a : authors.items())
+            info.author += (info.author.empty() ? "" : ", ") + a.str();
+    }
+    else
+        info.author = authors.str();
+    info.description = meta["model_short_description"].str();
+    info.version = meta["model_version"].str();
+    info.metadataJson = text;
+    info.hasReset = hasMethod (m, "reset");
+    info.methods = { "forward" };
+    info.forward.present = true;
+    info.forward.inChannels = monoIn ? 1 : 2;
+    info.forward.outChannels = monoOut ? 1 : 2;
+    const auto& params = meta["neutone_parameters"];
+    for (int i = 0; i < kNeutoneKnobs; ++i)
+    {
+        const auto& spec = params["p" + std::to_string (i + 1)];
+        if (! spec.isObject() || ! spec["used"].boolean (true) || spec["type"].str ("continuous") != "continuous")
+            continue;
+        ControlSpec c;
+        c.name = spec["name"].str();
+        if (c.name.empty())
+            c.name = "p" + std::to_string (i + 1);
+        c.kind = "knob";
+        c.type = "float";
+        c.description = spec["description"].str();
+        c.defaultValue = i < (int) defaults.size() ? defaults[(size_t) i] : 0.0;
+        c.slot = i;
+        info.controls.push_back (c);
     }
 }
 
@@ -170,8 +339,11 @@ void readMetadata (const std::string& text, ModelInfo& info)
     const int ratio = j["ratio"].integer (-1);
     if (ratio < 1 || ratio > kMaxRatio)
         throw ModelError ("nnplug metadata: ratio must be 1.." + std::to_string (kMaxRatio));
-    if (j["streaming"].boolean (true) == false)
-        info.streaming = false;
+    if (j["streaming"].isBool())
+    {
+        info.streaming = j["streaming"].boolean (true);
+        info.streamingEvidence = "nnplug metadata";
+    }
     info.ratio = std::lcm (info.ratio, ratio);
     if (j["delay"].isNumber())
     {
@@ -196,9 +368,42 @@ void readMetadata (const std::string& text, ModelInfo& info)
     methodDelay ("decode", info.decode);
 }
 
+// The facts of playing encode -> decode (latent) or forward; throws when that path cannot be
+// played. contract.py's _apply_path holds the same rule.
+void applyPath (ModelInfo& info, bool latent, const std::string& chosen)
+{
+    const std::string prefix = chosen.empty() ? "" : "model method " + chosen + ": ";
+    const auto& e = info.encode;
+    const auto& d = info.decode;
+    info.latentPath = latent;
+    if (! latent)
+    {
+        if (! info.forward.present)
+            throw ModelError (prefix + "model has no usable method: needs forward_params (or encode/decode) per the nn~ convention");
+        if (info.forward.inRatio != 1 || info.forward.outRatio != 1)
+            throw ModelError (prefix + "forward is not audio-to-audio (in_ratio " + std::to_string (info.forward.inRatio)
+                              + ", out_ratio " + std::to_string (info.forward.outRatio) + ")");
+        if (info.forward.delay >= 0)
+        {
+            info.delay = info.forward.delay;
+            info.delayKnown = true;
+        }
+        return;
+    }
+    info.latentSize = info.latentSize > 0 ? info.latentSize : e.outChannels;
+    info.ratio = std::lcm (info.ratio, e.outRatio);
+    if (e.delay >= 0 && d.delay >= 0)
+    {
+        // Each method's delay counts samples of its own output rate: encode's latent frames
+        // are e.outRatio audio samples apart.
+        info.delay = e.delay * e.outRatio + d.delay;
+        info.delayKnown = true;
+    }
+}
+
 } // namespace
 
-ModelFile readModelFile (const std::string& path)
+ModelFile readModelFile (const std::string& path, MethodChoice choice)
 {
     ModelFile file;
     auto& info = file.info;
@@ -220,17 +425,21 @@ ModelFile readModelFile (const std::string& path)
 
     try
     {
-        readConvention (file.module, info);
-
-        std::string json = extra["nnplug.json"];
-        if (json.empty() && file.module.hasattr ("nnplug_metadata"))
+        if (isNeutone (file.module))
+            readNeutone (file.module, info);
+        else
         {
-            auto v = file.module.attr ("nnplug_metadata");
-            if (v.isString())
-                json = v.toStringRef();
+            readConvention (file.module, info);
+            std::string json = extra["nnplug.json"];
+            if (json.empty() && file.module.hasattr ("nnplug_metadata"))
+            {
+                auto v = file.module.attr ("nnplug_metadata");
+                if (v.isString())
+                    json = v.toStringRef();
+            }
+            if (! json.empty())
+                readMetadata (json, info);
         }
-        if (! json.empty())
-            readMetadata (json, info);
     }
     catch (const ModelError&) { throw; }
     catch (const std::exception& e)
@@ -240,32 +449,24 @@ ModelFile readModelFile (const std::string& path)
 
     if (info.name.empty())
         info.name = std::filesystem::path (path).stem().string();
-
-    // The audio path: encode -> decode when both exist and fit together (so the latent
-    // controls can act), forward otherwise.
-    const auto& e = info.encode;
-    const auto& d = info.decode;
-    info.latentPath = e.present && d.present && e.inRatio == 1 && d.outRatio == 1
-                      && e.outChannels == d.inChannels && e.outRatio == d.inRatio && e.outRatio >= 1;
-    if (! info.latentPath)
+    if (! info.neutone)
     {
-        if (! info.forward.present)
-            throw ModelError ("model has no usable method: needs forward_params (or encode/decode) per the nn~ convention");
-        if (info.forward.inRatio != 1 || info.forward.outRatio != 1)
-            throw ModelError ("forward is not audio-to-audio (in_ratio " + std::to_string (info.forward.inRatio)
-                              + ", out_ratio " + std::to_string (info.forward.outRatio) + ")");
-    }
-    else
-    {
-        info.latentSize = info.latentSize > 0 ? info.latentSize : e.outChannels;
-        info.ratio = std::lcm (info.ratio, e.outRatio);
-        if (e.delay >= 0 && d.delay >= 0)
+        const auto& e = info.encode;
+        const auto& d = info.decode;
+        info.latentPathFits = e.present && d.present && e.inRatio == 1 && d.outRatio == 1
+                              && e.outChannels == d.inChannels && e.outRatio == d.inRatio && e.outRatio >= 1;
+        // Auto: encode -> decode when both exist and fit together (so the latent controls can
+        // act), forward otherwise. Another choice forgets the delay stated for Auto's path.
+        bool latent = info.latentPathFits;
+        if (choice != MethodChoice::Auto && (choice == MethodChoice::EncodeDecode) != latent)
         {
-            // Each method's delay counts samples of its own output rate: encode's latent
-            // frames are e.outRatio audio samples apart.
-            info.delay = e.delay * e.outRatio + d.delay;
-            info.delayKnown = true;
+            latent = choice == MethodChoice::EncodeDecode;
+            if (latent && ! info.latentPathFits)
+                throw ModelError ("model method encode -> decode: the file has no encode/decode pair that fits together");
+            info.delay = 0;
+            info.delayKnown = false;
         }
+        applyPath (info, latent, choice == MethodChoice::Auto ? "" : latent ? "encode -> decode" : "forward");
     }
     if (info.inChannels() < 1 || info.outChannels() < 1)
         throw ModelError ("model declares no audio channels");
@@ -281,9 +482,6 @@ ModelFile readModelFile (const std::string& path)
                           + std::to_string ((int) kMinSampleRate) + " to " + std::to_string ((int) kMaxSampleRate)
                           + " Hz): re-export it with the right rate");
     }
-    if (! info.streaming)
-        throw ModelError ("not a streaming model (its nnplug metadata says streaming: false): each buffer would be "
-                          "processed alone and click at buffer edges. Convert it with nnplug.streaming.convert");
     return file;
 }
 

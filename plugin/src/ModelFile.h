@@ -17,7 +17,7 @@ struct ModelFile
 
 // Loads `path` on the CPU and reads its contract; throws ModelError with a one-line reason
 // (the plugin's message for a file it refuses).
-ModelFile readModelFile (const std::string& path);
+ModelFile readModelFile (const std::string& path, MethodChoice choice = MethodChoice::Auto);
 
 // The reason in an exception's text: its first line (c10::Error appends a backtrace), or for
 // an error raised inside TorchScript code, the last line (the script's own exception).

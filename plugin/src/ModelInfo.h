@@ -3,6 +3,8 @@
 // same rules, and tests/contract_cases/*.json are checked against both.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,14 +28,53 @@ struct MethodSpec
     int delay = -1;   // samples, from our metadata; -1 when unknown
 };
 
+// A value of the model's own that the plugin exposes as "Model control k" (k = its index):
+// an nn~ attribute with a setter, or a Neutone knob. The plugin parameter is 0..1; the model
+// gets lo + p * (hi - lo), an int rounded half up, a bool on from 0.5 (contract.control_value).
+struct ControlSpec
+{
+    std::string name, kind, type, description;   // kind "attribute" | "knob"; type "float" | "int" | "bool"
+    double defaultValue = 0, lo = 0, hi = 1;
+    int slot = -1;                                // a knob's row in Neutone's [4, N] tensor
+
+    // NaN: the model's default.
+    double valueAt (float normalised) const
+    {
+        if (std::isnan (normalised))
+            return typed (defaultValue);
+        const double p = normalised < 0.0f ? 0.0 : normalised > 1.0f ? 1.0 : (double) normalised;
+        return typed (lo + p * (hi - lo));
+    }
+    double typed (double v) const
+    {
+        if (type == "bool")
+            return v >= 0.5 ? 1.0 : 0.0;
+        if (type == "int")
+            return std::floor (v + 0.5);
+        return v;
+    }
+    // The parameter value at which the model gets its default.
+    float defaultNormalised() const
+    {
+        return hi > lo ? (float) std::clamp ((defaultValue - lo) / (hi - lo), 0.0, 1.0) : 0.0f;
+    }
+};
+
+constexpr int kMaxModelControls = 8;   // the plugin's "Model control 1..8" parameters
+constexpr int kNeutoneKnobs = 4;       // rows of the knob tensor a Neutone wrapper takes
+
+// The "Model method" parameter: which path plays.
+enum class MethodChoice { Auto = 0, Forward = 1, EncodeDecode = 2 };
+
 struct ModelInfo
 {
     std::string path;
-    std::string format;          // "nnplug", "rave-v2", "rave-v1" or "nn~"
+    std::string format;          // "nnplug", "rave-v2", "rave-v1", "nn~" or "neutone"
     std::string name, author, description, version;
     double sampleRate = 0;       // 0 when the model does not say
     bool sampleRateStated = false;   // an attribute or the metadata gives one (maybe an absurd one)
-    bool streaming = true;       // false only when our metadata says so (the plugin refuses it)
+    bool streaming = true;       // false: each buffer is processed alone (played, with a warning)
+    std::string streamingEvidence;   // what decided `streaming`; empty when the file does not show it
     int ratio = 1;               // every buffer must be a multiple of it
     int delay = 0;               // output delay in samples of the audio path used
     bool delayKnown = false;     // from our metadata, or measured at prepare() (RAVE and other exports)
@@ -41,14 +82,21 @@ struct ModelInfo
     bool hasReset = false;
     bool deterministic = true;
     bool latentPath = false;     // encode -> latent controls -> decode instead of forward
+    bool latentPathFits = false; // the file has an encode/decode pair that fits (Auto plays it)
+    // Neutone files: the wrapper resamples and re-blocks itself (played at the host's rate), and
+    // holds one stream (a mono model on a stereo host plays the downmix).
+    bool neutone = false;
     int latentSize = 0;
     MethodSpec forward, encode, decode;
     std::vector<std::string> methods;
+    std::vector<ControlSpec> controls;   // at most kMaxModelControls, in file order
     std::string metadataJson;
 
     int inChannels() const { return latentPath ? encode.inChannels : forward.inChannels; }
     int outChannels() const { return latentPath ? decode.outChannels : forward.outChannels; }
     std::string pathDescription() const { return latentPath ? "encode>decode" : "forward"; }
+    // The played path as the Python contract names it (the delay cache's key).
+    std::string playedName() const { return latentPath ? "encode -> decode" : "forward"; }
 };
 
 // The model buffer N for the plugin's "Auto" choice: kAutoBufferSize rounded up to the ratio.

@@ -20,6 +20,19 @@ namespace nnplug {
 struct ModelRunner::Impl
 {
     torch::jit::Module module;
+    // The stream's start: every module buffer as it was at load (or a Neutone file's prepare).
+    struct SavedBuffer
+    {
+        torch::jit::Module owner;
+        std::string name;
+        at::Tensor value;
+    };
+    std::vector<SavedBuffer> initial;
+    // Neutone: the [kNeutoneKnobs, n] knob tensor forward takes, and the values in it.
+    at::Tensor knobs;
+    std::array<float, kNeutoneKnobs> knobValues {};
+    // nn~ attributes: the value last given to each set_<name> (NaN: none yet).
+    std::array<double, kMaxModelControls> applied {};
 };
 
 void useSingleInferenceThread()
@@ -34,18 +47,40 @@ void useSingleInferenceThread()
     }
 }
 
-ModelRunner::ModelRunner (const std::string& path) : impl (std::make_unique<Impl>())
+ModelRunner::ModelRunner (const std::string& path, MethodChoice method) : impl (std::make_unique<Impl>())
 {
-    auto file = readModelFile (path);
+    auto file = readModelFile (path, method);
     impl->module = std::move (file.module);
     modelInfo = std::move (file.info);
+    impl->applied.fill (std::nan (""));
+    snapshot();
+}
+
+void ModelRunner::snapshot()
+{
+    ModelCallScope scope;
+    impl->initial.clear();
+    for (const auto& sub : impl->module.named_modules())
+        for (const auto& b : sub.value.named_buffers (false))
+            impl->initial.push_back ({ sub.value, b.name, b.value.detach().clone() });
+}
+
+void ModelRunner::setMeasuredDelay (std::optional<int> delay)
+{
+    modelInfo.delayMeasured = true;
+    modelInfo.delayKnown = delay.has_value();
+    modelInfo.delay = delay.value_or (0);
 }
 
 ModelRunner::~ModelRunner() = default;
 
-void ModelRunner::prepare (int batch, int bufferSize)
+void ModelRunner::prepare (int batch, int bufferSize, double hostRate)
 {
     const auto& info = modelInfo;
+    // The trials below must not take numbers from the generator the host's own code (and the
+    // stream that follows) draws from.
+    FixedRandomness untouchedGenerator (kMeasureSeed);
+    untouchedGenerator.reseed();
     if (batch < 1)
         throw ModelError ("batch must be >= 1");
     if (bufferSize < 1 || bufferSize % info.ratio != 0)
@@ -53,6 +88,8 @@ void ModelRunner::prepare (int batch, int bufferSize)
                           + std::to_string (info.ratio));
     batchSize = batch;
     n = bufferSize;
+    if (info.neutone)
+        prepareNeutone (hostRate > 0 ? hostRate : 48000.0);
     const std::vector<float> silence ((size_t) inLanes() * (size_t) n, 0.0f);
     std::vector<float> out ((size_t) outLanes() * (size_t) n, 0.0f);
 
@@ -60,7 +97,7 @@ void ModelRunner::prepare (int batch, int bufferSize)
     // The trial also times the model. A method's first call builds its interpreter code and
     // the allocator's pools, and a busy machine can stall any single call, so a model is too
     // slow only when kTrialCalls calls in a row are all over the limit; a fast model makes one.
-    const double budget = n / (info.sampleRate > 0 ? info.sampleRate : 44100.0);
+    const double budget = n / (info.sampleRate > 0 ? info.sampleRate : hostRate > 0 ? hostRate : 44100.0);
     constexpr int kTrialCalls = 4;
     trialTime = 1e300;
     for (int attempt = 0; attempt < kTrialCalls; ++attempt)
@@ -126,6 +163,64 @@ std::string checkSamples (const float* p, size_t count)
 
 } // namespace
 
+void ModelRunner::prepareNeutone (double hostRate)
+{
+    auto& m = impl->module;
+    try
+    {
+        ModelCallScope scope;
+        // The wrapper resamples to its native rate and re-blocks to its native buffer itself.
+        m.get_method ("set_daw_sample_rate_and_buffer_size") ({ (int64_t) std::lround (hostRate), (int64_t) n });
+        const auto buffering = m.get_method ("calc_buffering_delay_samples") ({}).toInt();
+        const auto delay = m.get_method ("calc_model_delay_samples") ({}).toInt();
+        modelInfo.delay = (int) std::clamp<int64_t> (buffering + delay, 0, kMaxDelay);
+        modelInfo.delayKnown = true;
+        impl->knobValues.fill (0.0f);
+        if (hasMethod (m, "get_default_param_values"))
+        {
+            auto d = m.get_method ("get_default_param_values") ({}).toTensor().flatten().to (torch::kFloat32).contiguous();
+            for (int64_t i = 0; i < std::min<int64_t> (d.numel(), kNeutoneKnobs); ++i)
+                impl->knobValues[(size_t) i] = d.data_ptr<float>()[i];
+        }
+        impl->knobs = torch::empty ({ kNeutoneKnobs, n }, torch::kFloat32);
+        for (int r = 0; r < kNeutoneKnobs; ++r)
+            impl->knobs[r].fill_ (impl->knobValues[(size_t) r]);
+    }
+    catch (const std::exception& e)
+    {
+        throw ModelError (std::string ("Neutone model refused the host's rate and buffer: ") + firstErrorLine (e.what()));
+    }
+    snapshot();
+}
+
+void ModelRunner::applyModelControls()
+{
+    if (modelControls == nullptr)
+        return;
+    const auto& controls = modelInfo.controls;
+    for (size_t i = 0; i < controls.size() && i < (size_t) kMaxModelControls; ++i)
+    {
+        const auto& spec = controls[i];
+        const double v = spec.valueAt ((*modelControls)[i].load (std::memory_order_relaxed));
+        if (spec.kind == "knob")
+        {
+            if (spec.slot >= 0 && spec.slot < kNeutoneKnobs && impl->knobValues[(size_t) spec.slot] != (float) v)
+            {
+                impl->knobValues[(size_t) spec.slot] = (float) v;
+                impl->knobs[spec.slot].fill_ ((float) v);
+            }
+            continue;
+        }
+        if (v == impl->applied[i])
+            continue;
+        c10::IValue typed = spec.type == "bool" ? c10::IValue (v >= 0.5)
+                          : spec.type == "int"  ? c10::IValue ((int64_t) v)
+                                                : c10::IValue (v);
+        impl->module.get_method ("set_" + spec.name) ({ typed });
+        impl->applied[i] = v;
+    }
+}
+
 bool ModelRunner::run (const float* inBuffer, float* outBuffer) noexcept
 {
     const auto& info = modelInfo;
@@ -138,8 +233,25 @@ bool ModelRunner::run (const float* inBuffer, float* outBuffer) noexcept
         // changes a buffer the caller refills anyway).
         auto in = torch::from_blob (const_cast<float*> (inBuffer), { batchSize, info.inChannels(), n }, torch::kFloat32);
 
+        applyModelControls();
         c10::IValue result;
-        if (! info.latentPath)
+        if (info.neutone)
+        {
+            // One call per stream: the wrapper takes [channels, N] and the knob rows.
+            std::vector<at::Tensor> outs;
+            for (int b = 0; b < batchSize; ++b)
+            {
+                auto y = m.forward ({ in[b], impl->knobs });
+                if (! y.isTensor())
+                {
+                    error = "forward did not return a tensor";
+                    return false;
+                }
+                outs.push_back (y.toTensor());
+            }
+            result = torch::stack (outs);
+        }
+        else if (! info.latentPath)
             result = m.forward ({ in });
         else
         {
@@ -192,12 +304,20 @@ bool ModelRunner::run (const float* inBuffer, float* outBuffer) noexcept
 
 bool ModelRunner::resetStream() noexcept
 {
-    if (! modelInfo.hasReset)
-        return true;
     try
     {
         ModelCallScope scope;
-        impl->module.get_method ("reset") ({});
+        for (auto& saved : impl->initial)
+        {
+            auto now = saved.owner.attr (saved.name);
+            if (now.isTensor() && now.toTensor().sizes() == saved.value.sizes()
+                && now.toTensor().scalar_type() == saved.value.scalar_type())
+                now.toTensor().copy_ (saved.value);
+            else   // the file replaced the buffer (a cache resized for another batch)
+                saved.owner.setattr (saved.name, saved.value.clone());
+        }
+        if (modelInfo.hasReset)
+            impl->module.get_method ("reset") ({});
         return true;
     }
     catch (const std::exception& e)

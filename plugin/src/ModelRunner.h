@@ -1,21 +1,35 @@
 // Runs a TorchScript audio model one buffer at a time: the only part of the engine that calls
 // libtorch. The file is read by readModelFile (ModelFile.h); the shape contract is checked
 // once, at prepare(); run() then only checks that the model still keeps it.
+//
+// A real reset for every file: many files keep their stream state in module buffers and have
+// no reset() (RAVE and nn~ exports: cached_conv's `pad` caches). The buffers are copied at load
+// (a Neutone file: once told the host's rate and buffer, at prepare()); resetStream() puts them
+// back, then calls the file's own reset() if it has one. python/nnplug/player.py does the same.
 #pragma once
 
 #include "LatentControls.h"
 #include "ModelInfo.h"
 
+#include <array>
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace nnplug {
 
+// The seed of every measurement and trial (python/nnplug/player.py's MEASURE_SEED).
+constexpr unsigned long long kMeasureSeed = 0x6e6e706c;
+
 class ModelRunner
 {
 public:
-    // Loads and reads the file; throws ModelError with a one-line reason.
-    explicit ModelRunner (const std::string& path);
+    // The "Model control k" values (0..1 each; ModelInfo::controls says what they mean).
+    using ControlValues = std::array<std::atomic<float>, kMaxModelControls>;
+
+    // Loads and reads the file, playing the chosen path; throws ModelError with a one-line reason.
+    explicit ModelRunner (const std::string& path, MethodChoice method = MethodChoice::Auto);
     ~ModelRunner();
     ModelRunner (const ModelRunner&) = delete;
     ModelRunner& operator= (const ModelRunner&) = delete;
@@ -23,10 +37,12 @@ public:
     // What the file says (ModelFile.h).
     const ModelInfo& info() const { return modelInfo; }
 
-    // Sets the shape of every later run(): `batch` streams of `bufferSize` samples. Runs silent
-    // trial buffers, which check the shape contract and time the model, then resets the
-    // stream. Slow: call it off the audio thread. Throws ModelError.
-    void prepare (int batch, int bufferSize);
+    // Sets the shape of every later run(): `batch` streams of `bufferSize` samples at the host's
+    // rate (a Neutone file is told it and its buffer, and its delay is asked of it then; 0: the
+    // model's own rate). Runs silent trial buffers, which check the shape contract and time the
+    // model, then resets the stream; the trials draw no numbers from torch's default generator
+    // (they run under FixedRandomness). Slow: call it off the audio thread. Throws ModelError.
+    void prepare (int batch, int bufferSize, double hostRate = 0);
 
     int batch() const { return batchSize; }
     int bufferSize() const { return n; }
@@ -38,8 +54,12 @@ public:
     // sample it returns false and lastError() says why (out is then unspecified).
     bool run (const float* in, float* out) noexcept;
 
-    // Clears the model's streaming state (exported reset(); a no-op for models without one).
+    // Back to the stream's start: the buffers as remembered, then the file's own reset().
     bool resetStream() noexcept;
+
+    // The played path's delay, when the file does not state it, as measured (DelayProbe.h) or
+    // remembered from an earlier measurement of the same file; nullopt: no response to an impulse.
+    void setMeasuredDelay (std::optional<int> delay);
 
     const std::string& lastError() const { return error; }
 
@@ -48,6 +68,8 @@ public:
 
     // Read by run() on the inference thread (encode>decode models only); may be null.
     void setLatentControls (const LatentControls* c) { latent = c; }
+    // Read by run() on the inference thread; may be null (the model keeps its defaults).
+    void setModelControls (const ControlValues* c) { modelControls = c; }
 
     // While one exists, torch's default random generator is seeded with `seed` at each
     // reseed(); its earlier state comes back at destruction. A stochastic model then repeats
@@ -72,6 +94,11 @@ private:
     std::string error;
     double trialTime = 0;
     const LatentControls* latent = nullptr;
+    const ControlValues* modelControls = nullptr;
+
+    void snapshot();
+    void applyModelControls();
+    void prepareNeutone (double hostRate);
 };
 
 // Applies one intra-op thread to the calling thread the first time it runs inference:

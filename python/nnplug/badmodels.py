@@ -37,7 +37,8 @@ OK_CALLS = 8               # the mid-stream failures work for this many calls fi
 class BadModel:
     name: str
     file: Path
-    phase: str              # "load" (refused at load) or "runtime" (fails while playing)
+    phase: str              # "load" (refused at load), "runtime" (fails while playing) or
+                            # "warning" (played, the status warns; stage refuses it)
     plugin_error: str       # regex the plugin's status message must match
     inspect_error: str      # regex `nnplug inspect` must print (an error; see inspect_warns)
     stage_error: str        # regex `nnplug stage` must print as its error
@@ -229,9 +230,9 @@ def write_corpus(outdir: Path | str, slow: bool = True) -> List[BadModel]:
         _calibrated_slow(out / "slow.ts", PLUGIN_BUFFER / SR)
         add("slow", "load", "too slow", "too slow")
 
-    # -- metadata the plugin must refuse
+    # -- metadata the plugin plays with a warning (stage refuses it) or must refuse
     _save(Good(), out / "not_streaming.ts", _meta(streaming=False))
-    add("not_streaming", "load", "not a streaming model", "not a streaming model", inspect_warns=True)
+    add("not_streaming", "warning", "not a streaming model", "not a streaming model", inspect_warns=True)
     _save(Good(), out / "sr_zero.ts", _meta(sample_rate=0), sr=0)
     add("sr_zero", "load", "sample rate", "sample rate")
     _save(Good(), out / "sr_absurd.ts", _meta(sample_rate=1e9), sr=1e9)

@@ -12,7 +12,9 @@ nn~ files, Neutone SDK files), mirroring the plugin's C++ reader (`plugin/src/Mo
   a file at load;
 * whether the stream state carries across calls, where the file shows it: nnplug metadata says
   so; a cached_conv model (RAVE) streams when it holds cache buffers of nonzero size (RAVE's
-  non-streaming exports have the same module classes but no cache buffers);
+  non-streaming exports have the same module classes but no cache buffers). A file that does
+  not stream is played with a warning (each buffer alone: clicks at buffer edges), not refused;
+  `nnplug stage` refuses it unless told otherwise;
 * the model controls: nn~ attributes with a setter (numbers and bools), Neutone's knobs;
 * Neutone SDK files (`.nm`, WaveformToWaveform): the wrapper resamples and re-blocks itself, so
   it plays at the host's rate on any buffer, and its delay is asked of it once the host's rate
@@ -82,6 +84,34 @@ class Control:
     lo: float
     hi: float
     description: str = ""
+    slot: int = -1            # a knob's row in Neutone's [4, N] knob tensor
+
+
+def control_value(spec: Control, parameter: Optional[float]) -> float:
+    """What the model gets when "Model control k" is at `parameter` (0..1, as the plugin holds
+    it: a float32), as ControlSpec::valueAt computes it: lo + p * (hi - lo) in double, an int
+    rounded half up, a bool on from 0.5. None: the model's default."""
+    import numpy as np
+    if parameter is None:
+        return typed_control(spec, spec.default)
+    p = min(max(float(np.float32(parameter)), 0.0), 1.0)
+    return typed_control(spec, spec.lo + p * (spec.hi - spec.lo))
+
+
+def typed_control(spec: Control, value: float) -> float:
+    if spec.type == "bool":
+        return 1.0 if value >= 0.5 else 0.0
+    if spec.type == "int":
+        return float(math.floor(value + 0.5))
+    return float(value)
+
+
+def default_parameter(spec: Control) -> float:
+    """The "Model control k" value the plugin sets when it loads the model (its default), a float32."""
+    import numpy as np
+    if not spec.hi > spec.lo:
+        return 0.0
+    return float(np.float32(min(max((spec.default - spec.lo) / (spec.hi - spec.lo), 0.0), 1.0)))
 
 
 @dataclass
@@ -116,6 +146,16 @@ class Contract:
     @property
     def played(self) -> str:
         return "encode -> decode" if self.latent_path else "forward"
+
+    @property
+    def single_stream(self) -> bool:
+        """The file holds one stream (a Neutone wrapper): a mono one on a stereo host plays the
+        downmix whatever the mono mode (the plugin's Engine does the same)."""
+        return self.format == "neutone"
+
+    def mono_mode(self, requested: str) -> str:
+        """The mono mode the plugin plays this file with when `requested` is set."""
+        return "Downmix" if self.single_stream else requested
 
     @property
     def has_latent_path(self) -> bool:
@@ -353,7 +393,7 @@ def _read_neutone(module, path: str) -> Contract:
             continue
         default = defaults[i] if i < len(defaults) else 0.0
         c.controls.append(Control(str(spec.get("name") or f"p{i + 1}"), "knob", "float", default, 0.0, 1.0,
-                                  str(spec.get("description") or "")))
+                                  str(spec.get("description") or ""), slot=i))
     if not c.name:
         c.name = Path(path).stem if path else ""
     return c
@@ -402,10 +442,6 @@ def _read_metadata(c: Contract, text: str) -> None:
             c.method_delays[name] = min(max(int(spec["delay"]), -1), MAX_DELAY)
 
 
-NOT_STREAMING = ("not a streaming model (its nnplug metadata says streaming: false): each buffer would be "
-                 "processed alone and click at buffer edges. Convert it with nnplug.streaming.convert")
-
-
 def _settle(c: Contract) -> None:
     """The played path, and the checks ModelFile.cpp makes once everything is read (in its order)."""
     if not c.name:
@@ -421,8 +457,6 @@ def _settle(c: Contract) -> None:
     if c.sample_rate is not None and not MIN_SAMPLE_RATE <= c.sample_rate <= MAX_SAMPLE_RATE:
         c.refusals.append(f"model sample rate {c.sample_rate:g} Hz is not plausible (expected {MIN_SAMPLE_RATE} to "
                           f"{MAX_SAMPLE_RATE} Hz): re-export it with the right rate")
-    if c.streaming is False and c.streaming_evidence == "nnplug metadata":
-        c.refusals.append(NOT_STREAMING)
 
 
 def _apply_path(c: Contract, latent: bool) -> Optional[str]:

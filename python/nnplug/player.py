@@ -48,7 +48,8 @@ class ModelPlayer:
         self.path = str(path)
         self.module, text = contract.load(self.path)
         self.facts = contract.with_method(facts or contract.read_module(self.module, text, self.path), method)
-        self.controls = [c.default for c in self.facts.controls]
+        # what each model control gets: its default as the plugin sets it at load
+        self.controls = [contract.control_value(c, contract.default_parameter(c)) for c in self.facts.controls]
         self.sample_rate: Optional[float] = None
         self.n: Optional[int] = None
         self._initial: Dict[str, Any] = {}
@@ -103,26 +104,36 @@ class ModelPlayer:
 
     # ---- controls
     def set_control(self, index: int, value: float) -> None:
-        """Model control `index` (contract order) to `value`, as the plugin's parameter sets it:
-        clamped to the control's range; a bool is on from 0.5, an int rounds."""
+        """Model control `index` (contract order) to `value` in the control's own units, clamped
+        to its range (a bool is on from 0.5, an int rounds half up). Applied at each stream's start."""
         spec = self.facts.controls[index]
-        value = min(max(float(value), spec.lo), spec.hi)
-        self.controls[index] = value
-        if spec.kind == "attribute":
-            typed = value >= 0.5 if spec.type == "bool" else int(round(value)) if spec.type == "int" else value
-            getattr(self.module, f"set_{spec.name}")(typed)
-        else:
-            self._knobs = None
+        self.controls[index] = contract.typed_control(spec, min(max(float(value), spec.lo), spec.hi))
+
+    def set_control_parameter(self, index: int, parameter: float) -> None:
+        """Model control `index` as the plugin's "Model control k" parameter at `parameter` (0..1)
+        sets it (contract.control_value)."""
+        self.controls[index] = contract.control_value(self.facts.controls[index], parameter)
+
+    def _apply_controls(self) -> None:
+        """The plugin gives every attribute control its value on a stream's first buffer."""
+        self._knobs = None
+        for spec, value in zip(self.facts.controls, self.controls):
+            if spec.kind == "attribute":
+                typed = value >= 0.5 if spec.type == "bool" else int(value) if spec.type == "int" else value
+                getattr(self.module, f"set_{spec.name}")(typed)
 
     def _knob_rows(self, n: int):
-        """Neutone's [4, n] knob tensor: each knob's value held over the buffer."""
+        """Neutone's [4, n] knob tensor: each knob's value held over the buffer (the file's
+        defaults for knobs it does not use)."""
         torch = self._torch
         if self._knobs is None or self._knobs.shape[1] != n:
             values = torch.zeros(contract.NEUTONE_KNOBS)
             defaults = self.module.get_default_param_values().flatten()
-            values[:defaults.numel()] = defaults[:contract.NEUTONE_KNOBS]
-            for i, c in enumerate(self.facts.controls):
-                values[i] = self.controls[i]
+            count = min(defaults.numel(), contract.NEUTONE_KNOBS)
+            values[:count] = defaults[:count]
+            for spec, value in zip(self.facts.controls, self.controls):
+                if 0 <= spec.slot < contract.NEUTONE_KNOBS:
+                    values[spec.slot] = value
             self._knobs = values[:, None].expand(-1, n).contiguous()
         return self._knobs
 
@@ -148,6 +159,7 @@ class ModelPlayer:
         outs = []
         with plugin_execution(), self.seeded(seed):
             self.reset()
+            self._apply_controls()
             for i in range(0, total, n):
                 y = self.call(lanes[..., i:i + n].contiguous())
                 if tuple(y.shape) != expected:
@@ -202,7 +214,8 @@ class ModelPlayer:
         quiet = self._fresh(n).stream(silence, n, MEASURE_SEED)
         loud = self._fresh(n).stream(impulse, n, MEASURE_SEED)
         energy = ((loud.double() - quiet.double()) ** 2).sum(dim=(0, 1)).numpy()
-        return energy_median(energy, start)
+        delay = energy_median(energy, start)
+        return None if delay is None else max(0, delay)
 
     def carries_state(self) -> bool:
         """Does the output of a call depend on the calls before it as a stream's must? One call
@@ -262,7 +275,10 @@ def file_delay(path: Union[str, Path], facts: Optional[Contract] = None,
     delay = (player or ModelPlayer(path, facts)).measure_delay()
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        entry.write_text(json.dumps({"rule": DELAY_RULE, "played": facts.played, "delay": delay}))
+        # whole, then renamed: a reader (the plugin, another process) never sees half a file
+        temp = entry.with_name(f"{entry.name}.{os.getpid()}.tmp")
+        temp.write_text(json.dumps({"rule": DELAY_RULE, "played": facts.played, "delay": delay}))
+        os.replace(temp, entry)
     except OSError:
         pass   # a read-only home loses only the cache
     return {"delay": delay, "source": "measured", "sha256": sha}

@@ -214,10 +214,14 @@ def _dawdreamer_render(bundle: Path, x: np.ndarray, block: int, params: Dict[str
     return y, host.reported_latency(), host.raw_state
 
 
-def _check_status(raw: bytes, pattern: str) -> Optional[str]:
+def _check_status(raw: bytes, pattern: str, failed: bool = True) -> Optional[str]:
+    """None when the status reports a failure (or, `failed=False`, plays with a warning) whose
+    message matches `pattern`; else what is wrong."""
     from nnplug.hosts.status import plugin_status
     st = plugin_status(raw)
-    if not st.failed:
+    if not failed and not st.ok:
+        return f"status reports a failure instead of a warning: {st}"
+    if failed and not st.failed:
         return f"status does not report a failure: {st}"
     if not re.search(pattern, st.message, re.I):
         return f"status message {st.message!r} does not match {pattern!r}"
@@ -240,6 +244,9 @@ def _bad_model(case: Dict[str, Any]) -> Dict[str, Any]:
     if not np.isfinite(y).all():
         return {"ok": False, "detail": "non-finite output"}
     silence = case["failure"] == "Silence"
+    if case["phase"] == "warning":   # played, with the warning in its status
+        why = _check_status(raw, case["plugin_error"], failed=False)
+        return {"ok": why is None, "detail": why or ""}
     if case["phase"] == "load":
         want = np.zeros_like(x) if silence else x
         if L != 0:

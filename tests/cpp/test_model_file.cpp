@@ -42,6 +42,13 @@ std::vector<std::string> caseNames()
 
 class Contract : public ::testing::TestWithParam<std::string> {};
 
+// The case's "method" (the Model method parameter), as contract.METHOD_CHOICES names it.
+MethodChoice methodOf (const Json& doc)
+{
+    const auto m = doc["method"].str ("Auto");
+    return m == "forward" ? MethodChoice::Forward : m == "encode -> decode" ? MethodChoice::EncodeDecode : MethodChoice::Auto;
+}
+
 TEST_P (Contract, CppReaderFindsTheCaseFacts)
 {
     const auto name = GetParam();
@@ -53,7 +60,7 @@ TEST_P (Contract, CppReaderFindsTheCaseFacts)
     {
         try
         {
-            readModelFile (file);
+            readModelFile (file, methodOf (doc));
             FAIL() << name << ": expected a refusal matching '" << expect["error"].str() << "'";
         }
         catch (const ModelError& e)
@@ -62,7 +69,7 @@ TEST_P (Contract, CppReaderFindsTheCaseFacts)
         }
         return;
     }
-    const auto read = readModelFile (file);
+    const auto read = readModelFile (file, methodOf (doc));
     const auto& info = read.info;
     for (const auto& [key, value] : expect.members())
     {
@@ -83,6 +90,27 @@ TEST_P (Contract, CppReaderFindsTheCaseFacts)
         else if (key == "deterministic") EXPECT_EQ (info.deterministic, value.boolean());
         else if (key == "latent_size") EXPECT_EQ (info.latentSize, value.integer());
         else if (key == "has_reset") EXPECT_EQ (info.hasReset, value.boolean());
+        else if (key == "streaming")
+        {
+            // null: the file does not show it (the plugin plays it as streaming, without a word)
+            EXPECT_EQ (info.streaming, value.isBool() ? value.boolean() : true);
+            EXPECT_EQ (info.streamingEvidence.empty(), ! value.isBool());
+        }
+        else if (key == "controls")
+        {
+            ASSERT_EQ (info.controls.size(), value.items().size());
+            for (size_t i = 0; i < info.controls.size(); ++i)
+            {
+                const auto& c = info.controls[i];
+                const auto& w = value.items()[i].items();
+                EXPECT_EQ (c.name, w[0].str());
+                EXPECT_EQ (c.kind, w[1].str());
+                EXPECT_EQ (c.type, w[2].str());
+                EXPECT_EQ (c.defaultValue, w[3].number());
+                EXPECT_EQ (c.lo, w[4].number());
+                EXPECT_EQ (c.hi, w[5].number());
+            }
+        }
         else if (key == "listed_methods")
         {
             std::vector<std::string> want;

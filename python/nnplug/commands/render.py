@@ -22,6 +22,9 @@ def register(subparsers) -> None:
     p.add_argument("--param", action="append", default=[], metavar="ID=VALUE",
                    help="set a parameter by ID in its units, e.g. dry_wet=50, output_gain=-6, "
                         "inference_mode='Worker thread' (repeatable)")
+    p.add_argument("--seed", type=int, metavar="S",
+                   help="seed torch's generator (which the plugin's model draws from) with S just before the "
+                        "stream starts: a stochastic model (RAVE) then renders the same bits every time")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -76,7 +79,7 @@ def run(args) -> int:
         t0 = time.time()
         # pedalboard renders in one-second chunks of whole blocks (a live progress bar);
         # DawDreamer renders in one call (the bar completes at the end)
-        y = host.render(x, block_size, progress=(bar.update if bar else None))
+        y = host.render(x, block_size, progress=(bar.update if bar else None), seed=args.seed)
         secs = time.time() - t0
         if bar:
             bar.close()

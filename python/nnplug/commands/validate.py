@@ -21,6 +21,11 @@ def register(subparsers) -> None:
     p.add_argument("--sample-rate", type=int, default=44100)
     p.add_argument("--no-long", action="store_true", help="skip the 10-second musical signal")
     p.add_argument("--no-settings", action="store_true", help="skip the gain and dry/wet checks")
+    p.add_argument("--seed", type=int, metavar="S",
+                   help="seed torch's generator with S before each render and reference stream: a stochastic "
+                        "model (RAVE) is then compared bit for bit")
+    p.add_argument("--method", default="Auto", metavar="PATH",
+                   help="the 'Model method' parameter: Auto, forward or 'encode -> decode' (default: Auto)")
     p.add_argument("--report", type=Path, metavar="DIR", help="write report.json and index.html (plots) to DIR")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     p.set_defaults(func=run)
@@ -50,7 +55,8 @@ def run(args) -> int:
     try:
         result = run_validate(args.plugin, args.model, hosts=hosts, blocks=blocks, modes=modes, inputs=args.input,
                               sample_rate=args.sample_rate, long_signal=not args.no_long,
-                              settings=not args.no_settings, keep_plots=args.report is not None, log=log)
+                              settings=not args.no_settings, keep_plots=args.report is not None, seed=args.seed,
+                              method=args.method, log=log)
     except ValidationError as e:
         raise UserError(str(e))
     if args.json:

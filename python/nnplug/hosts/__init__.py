@@ -30,6 +30,8 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, 
 
 import numpy as np
 
+from nnplug.contract import MAX_CONTROLS, METHOD_CHOICES
+
 BlockSpec = Union[int, Sequence[int]]   # one host block size, or a sequence cycled through
 
 
@@ -97,7 +99,10 @@ def _table() -> Dict[str, Param]:
         Param("inference_mode", "Inference mode", choices=INFERENCE_MODES, default="Synchronous"),
         Param("on_failure", "On failure", choices=("Pass dry", "Silence"), default="Pass dry"),
         Param("mono_mode", "Mono model on stereo", choices=("Per channel", "Downmix"), default="Per channel"),
+        Param("model_method", "Model method", choices=METHOD_CHOICES, default="Auto"),
     ]
+    for i in range(1, MAX_CONTROLS + 1):
+        ps.append(Param(f"model_control_{i}", f"Model control {i}", 0.0, 1.0, default=0.0))
     for i in range(1, LATENT_CONTROLS + 1):
         ps.append(Param(f"latent_scale_{i}", f"Latent {i} scale", -4.0, 4.0, default=1.0))
         ps.append(Param(f"latent_bias_{i}", f"Latent {i} bias", -4.0, 4.0, default=0.0))
@@ -159,8 +164,11 @@ class Host:
     def load_preset(self, path: Union[str, Path]) -> None:
         raise NotImplementedError
 
-    def render(self, x: np.ndarray, block: BlockSpec, progress=None) -> np.ndarray:
-        """Render `x` (channels, samples) from a fresh stream; returns (channels, samples')."""
+    def render(self, x: np.ndarray, block: BlockSpec, progress=None, seed: Optional[int] = None) -> np.ndarray:
+        """Render `x` (channels, samples) from a fresh stream; returns (channels, samples').
+        `seed`: torch's default generator, which the plugin's model draws from in this process,
+        is seeded with it just before the stream starts (a stochastic model then plays as the
+        reference at that seed)."""
         raise NotImplementedError
 
     def timed_render(self, x: np.ndarray, block: int) -> Tuple[np.ndarray, Timing]:
@@ -184,6 +192,14 @@ class Host:
         loaded, its model buffer size N, its latency, whether it failed and why."""
         from .status import plugin_status
         return plugin_status(self.raw_state)
+
+
+def seed_torch(seed: Optional[int]) -> None:
+    """Seeds torch's default generator (the one a model in the plugin draws from: the plugin's
+    libtorch is this process's). None: left alone."""
+    if seed is not None:
+        import torch
+        torch.manual_seed(int(seed))
 
 
 HOSTS = ("pedalboard", "dawdreamer")

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from . import BlockSpec, Host, Timing, param
+from . import BlockSpec, Host, Timing, param, seed_torch
 
 _counter = itertools.count()
 
@@ -88,10 +88,12 @@ class Session:
             self.engine.load_graph(graph)
             self._loaded = True
 
-    def render(self, samples: int) -> Tuple[np.ndarray, Timing]:
+    def render(self, samples: int, seed: Optional[int] = None) -> Tuple[np.ndarray, Timing]:
         """Renders `samples` samples; returns all the audio DawDreamer made and the timing of
-        the rendering alone."""
+        the rendering alone. `seed`: torch's generator seeded once the plugin is loaded and
+        prepared, just before the stream starts."""
         self.connect()
+        seed_torch(seed)
         c0, t0 = time.process_time(), time.perf_counter()
         self.engine.render(samples / self.sample_rate)
         timing = Timing(time.perf_counter() - t0, time.process_time() - c0)
@@ -168,13 +170,13 @@ class DawDreamerHost(Host):
         self.values.clear()
         self._changed()
 
-    def render(self, x: np.ndarray, block: BlockSpec, progress=None) -> np.ndarray:
+    def render(self, x: np.ndarray, block: BlockSpec, progress=None, seed: Optional[int] = None) -> np.ndarray:
         if not isinstance(block, (int, np.integer)):
             raise ValueError("DawDreamer renders at one fixed block size (no block-size sequence)")
         x = np.ascontiguousarray(x, dtype=np.float32)
         total = x.shape[1]
         s = self._last = self.session(int(block), x)
-        y, timing = s.render(total)
+        y, timing = s.render(total, seed)
         self.last_seconds = timing.wall
         self._latency = s.latency()
         if progress is not None:

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from . import BlockSpec, Host, Timing, block_sequence, param
+from . import BlockSpec, Host, Timing, block_sequence, param, seed_torch
 
 
 class RawParameter:
@@ -132,10 +132,11 @@ class PedalboardHost(Host):
         timing = Timing(time.perf_counter() - t0, time.process_time() - c0)
         return np.asarray(y), timing
 
-    def render(self, x: np.ndarray, block: BlockSpec, progress=None) -> np.ndarray:
+    def render(self, x: np.ndarray, block: BlockSpec, progress=None, seed: Optional[int] = None) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
         channels, total = x.shape
         if isinstance(block, (int, np.integer)) and progress is None:
+            seed_torch(seed)
             return self.process(x, int(block), reset=True)
         # Chunk by chunk in one stream; a fixed block size is fed in one-second chunks of whole
         # blocks (a live progress bar).
@@ -153,6 +154,7 @@ class PedalboardHost(Host):
         # before may rebuild the plugin's engine (a new stream). Prepare the largest first.
         self.process(np.zeros((channels, biggest), np.float32), biggest, reset=True)
         self.reset()
+        seed_torch(seed)
         # pedalboard holds back the first `latency` output samples across reset=False calls:
         # feed that many zeros after the input so the output keeps the input's length.
         latency = self.reported_latency()

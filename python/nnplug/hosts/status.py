@@ -5,7 +5,7 @@ The plugin's state (juce_project/StateCodec.cpp) is JUCE's
 
     <NNPLUG version="1" model_path=".." model_sha256=".."> <PARAM id=".." value=".."/>...
       <STATUS loaded="1" failed="0" message=".." state_message=".." model_name=".." latency=".."
-              buffer_size=".." method="forward|encode>decode" model_delay=".." .../>
+              buffer_size=".." method="forward|encode>decode" controls="name|name" model_delay=".." .../>
     </NNPLUG>
 
 STATUS is written with every state and ignored when one is restored: it is how a host (or a
@@ -128,6 +128,7 @@ class PluginStatus:
     attributes: Dict[str, str]
     method: str = ""                    # the audio path played: "forward" or "encode>decode" ("": not said)
     model_delay: Optional[int] = None   # the model delay the latency includes (None: not said)
+    controls: Tuple[str, ...] = ()      # what "Model control k" is for the loaded model, in order
 
     @property
     def ok(self) -> bool:
@@ -145,7 +146,8 @@ def plugin_status(raw: bytes) -> PluginStatus:
                         model_file=a.get("model_file", ""), latency=int(float(a.get("latency", "0") or 0)),
                         buffer_size=int(float(a.get("buffer_size", "0") or 0)), attributes=a,
                         method=a.get("method", ""),
-                        model_delay=int(float(a["model_delay"])) if a.get("model_delay") else None)
+                        model_delay=int(float(a["model_delay"])) if a.get("model_delay") else None,
+                        controls=tuple(c for c in a.get("controls", "").split("|") if c))
 
 
 def without_status(raw: bytes) -> bytes:

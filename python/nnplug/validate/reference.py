@@ -33,7 +33,7 @@ def reference(facts: Contract, x: np.ndarray, n: int, mono_mode: str = "Per chan
     xp[:, :t] = x
     player = ModelPlayer(facts.path, facts)
     player.prepare(sample_rate or facts.sample_rate or 44100.0, n)
-    lanes = torch.from_numpy(contract.to_lanes(xp, facts.in_channels, mono_mode))
+    lanes = torch.from_numpy(contract.to_lanes(xp, facts.in_channels, facts.mono_mode(mono_mode)))
     out = player.stream(lanes, n, seed).numpy()
     return contract.to_host(out, h)[:, :total]
 

@@ -42,53 +42,65 @@ def played(host: Host, facts: Contract) -> Played:
     return Played(n, reported, problems)
 
 
-def render(host: Host, x: np.ndarray, block) -> Tuple[np.ndarray, float]:
+def render(host: Host, x: np.ndarray, block, seed: Optional[int] = None) -> Tuple[np.ndarray, float]:
     """The output, and the seconds the processing took (where the host can tell, without the
     plugin's load: DawDreamer builds an instance per render)."""
     host.last_seconds = None
     t0 = time.time()
-    y = host.render(x, block)
+    y = host.render(x, block, seed=seed)
     return y, host.last_seconds if host.last_seconds is not None else time.time() - t0
 
 
-def determinism(facts: Contract, signal: Signal) -> Tuple[bool, str]:
-    """Is bit identity claimable? The file's word, confirmed by two fresh runs; and the
-    sentence that says what was checked."""
+def determinism(facts: Contract, signal: Signal, seed: Optional[int] = None) -> Tuple[bool, str]:
+    """Is bit identity claimable? The file's word (or, for a stochastic file, a seed: the plugin
+    draws from the generator validate seeds before each render), confirmed by two fresh runs;
+    and the sentence that says what was checked."""
     probe = signal.audio[:, : 8 * contract.buffer_size("Auto", facts.ratio)]
     n0 = contract.buffer_size("Auto", facts.ratio)
-    deterministic = facts.deterministic and np.array_equal(reference(facts, probe, n0), reference(facts, probe, n0))
-    if deterministic:
+    seeded = not facts.deterministic and seed is not None
+    claimed = facts.deterministic or seeded
+    s = seed if seeded else None
+    repeats = claimed and np.array_equal(reference(facts, probe, n0, seed=s), reference(facts, probe, n0, seed=s))
+    if repeats and seeded:
+        statement = (f"stochastic model ({facts.format}) at seed {seed}: bit-identity required (np.array_equal) at "
+                     "unity settings, torch's generator seeded before each render")
+    elif repeats:
         statement = "deterministic model: bit-identity required (np.array_equal) at unity settings"
-    elif facts.deterministic:
-        statement = ("model claims to be deterministic but two fresh runs differ: bit-identity not claimable; "
-                     "checked finite, not silent, length and latency")
+    elif claimed:
+        statement = (f"model {'at seed ' + str(seed) if seeded else 'claims to be deterministic'} but two fresh runs "
+                     "differ: bit-identity not claimable; checked finite, not silent, length and latency")
     else:
-        statement = (f"stochastic model ({facts.format}): bit-identity was not claimable; checked that the output "
-                     "is finite, not silent, of the right length and latency")
-    return deterministic, statement
+        statement = (f"stochastic model ({facts.format}): bit-identity not claimed without --seed; checked that the "
+                     "output is finite, not silent, of the right length and latency")
+    return repeats, statement
 
 
 def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Sequence[str] = ("pedalboard", "dawdreamer"),
                  blocks: Sequence[Any] = (*DEFAULT_BLOCKS, "changing"), modes: Sequence[str] = MODES,
                  inputs: Sequence[Union[str, Path]] = (), sample_rate: int = SR, long_signal: bool = True,
                  settings: bool = True, reference_hook: Optional[Callable[[str, np.ndarray], np.ndarray]] = None,
-                 keep_plots: bool = False, log: Callable[[str], None] = print) -> Result:
-    """Render every signal through the plugin in every host, mode and block size; compare."""
+                 keep_plots: bool = False, seed: Optional[int] = None, method: str = "Auto",
+                 log: Callable[[str], None] = print) -> Result:
+    """Render every signal through the plugin in every host, mode and block size; compare.
+    `seed`: torch's generator seeded before each render and each reference stream (what makes a
+    stochastic file comparable bit for bit); `method`: the "Model method" parameter."""
     t_start = time.time()
     model = Path(model)
     if not model.is_file():
         raise ValidationError(f"model not found: {model}")
     try:
-        facts = contract.read(model)
+        facts = contract.with_method(contract.read(model), method)
     except contract.ContractError as e:
         raise ValidationError(str(e)) from e
+    facts = with_played_delay(facts, sample_rate)
     blocks = parse_blocks(blocks)
     signals = [suite(sample_rate)]
     if long_signal:
         signals.append(musical(sample_rate))
     signals += [wav_signal(p, sample_rate) for p in inputs]
 
-    deterministic, statement = determinism(facts, signals[0])
+    deterministic, statement = determinism(facts, signals[0], seed)
+    ref_seed = seed if not facts.deterministic else None
     log(f"model {facts.name} ({facts.format}): ratio {facts.ratio}, delay {facts.delay}"
         f"{'' if facts.delay_known else ' (unknown, counted as 0)'}, path "
         f"{'encode>decode' if facts.latent_path else 'forward'}; {statement}")
@@ -102,7 +114,7 @@ def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Se
         key = (sig.name, n, mono, gain)
         if key not in refs or refs[key].shape[1] < sig.audio.shape[1] + extra:
             x = sig.audio if gain is None else (sig.audio * db_to_gain(gain)).astype(np.float32)
-            r = reference(facts, x, n, mono, total=sig.audio.shape[1] + extra)
+            r = reference(facts, x, n, mono, total=sig.audio.shape[1] + extra, seed=ref_seed)
             if reference_hook is not None and gain is None:
                 r = reference_hook(sig.name, r)
             refs[key] = r
@@ -115,6 +127,7 @@ def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Se
             except ImportError as e:
                 raise ValidationError(f"host {hname} is not installed ({e}); pip install 'nnplug[hosts]'") from e
             host.set_params(UNITY)
+            host.set_param("model_method", method)
             if not host.supports_block_sequence and any(not isinstance(b, int) for b in blocks):
                 log(f"{hname}: no changing block-size sequence (it renders at one fixed block size)")
             for mode in modes:
@@ -126,7 +139,7 @@ def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Se
                     for sig in signals:
                         if sig.blocks is not None and block_label(b) not in [block_label(v) for v in sig.blocks]:
                             continue
-                        y, secs = render(host, sig.audio, b)
+                        y, secs = render(host, sig.audio, b, ref_seed)
                         p = played(host, facts)
                         ref = get_ref(sig, p.n, mono, p.latency + 2 * p.n)
                         row = compare(host, mode, b, sig, y, ref, facts, p.n, p.latency, secs, deterministic)
@@ -147,12 +160,30 @@ def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Se
                                 f"max |diff| {row.max_abs_diff:.3g}, first {row.first_diff}, {'; '.join(row.notes)}")
             host.set_param("inference_mode", modes[0] if modes else "Synchronous")
             if settings and deterministic and facts.delay_known:
-                setting_rows += check_settings(host, facts, signals[0], get_ref)
+                setting_rows += check_settings(host, facts, signals[0], get_ref, ref_seed)
             host.set_params(UNITY)
     return Result(asdict(facts), rows, setting_rows, deterministic, statement, time.time() - t_start, plots)
 
 
-def check_settings(host: Host, facts: Contract, sig: Signal, get_ref) -> List[SettingRow]:
+def with_played_delay(facts: Contract, sample_rate: float) -> Contract:
+    """The contract with the played path's delay when the file does not state it: measured by the
+    plugin's rule (remembered by the file's sha256), or asked of a Neutone file at this rate and
+    the Auto buffer. The plugin's status must then count the same delay."""
+    import dataclasses
+
+    from nnplug.player import ModelPlayer, file_delay
+    if facts.delay_known:
+        return facts
+    if facts.format == "neutone":
+        player = ModelPlayer(facts.path, facts)
+        player.prepare(sample_rate, contract.buffer_size("Auto", facts.ratio))
+        delay = player.delay()
+    else:
+        delay = file_delay(facts.path, facts)["delay"]
+    return facts if delay is None else dataclasses.replace(facts, delay=int(delay), delay_known=True)
+
+
+def check_settings(host: Host, facts: Contract, sig: Signal, get_ref, seed: Optional[int] = None) -> List[SettingRow]:
     """Output gain, dry/wet and input gain against their analytic result from the reference."""
     out: List[SettingRow] = []
     x = sig.audio
@@ -166,7 +197,7 @@ def check_settings(host: Host, facts: Contract, sig: Signal, get_ref) -> List[Se
             host.set_params(values)
             mono = str(host.get_param("mono_mode"))
             settle(host)
-            y = host.render(x, block)
+            y = host.render(x, block, seed=seed)
             p = played(host, facts)
             L = p.latency
             c = L if host.compensates_latency else 0
