@@ -116,17 +116,10 @@ void ModelLoader::rebuild (bool audioStopped)
         const auto remembered = delayUnstated ? recallDelay (sha, played) : RememberedDelay();
         if (remembered)
             runner->setMeasuredDelay (*remembered);
-        // Another model starts from its own defaults, unless this state saved values for it.
-        if (sha != loadedSha && ! (controlsFromState && sha == expectedSha))
-        {
-            setModelControlDefaults (apvts, runner->info());
-            readControls (apvts, controls);
-        }
         auto engine = std::make_unique<Engine> (std::move (runner), cfg, controls);
         if (delayUnstated && ! remembered)
             rememberDelay (sha, played, engine->info().delayKnown ? std::optional<int> (engine->info().delay) : std::nullopt);
         loadedSha = sha;
-        controlsFromState = false;
         loadedPath = path;
         loadError = {};
         loadWarning = engine->warning();
@@ -170,7 +163,6 @@ void ModelLoader::load (const juce::String& path)
     std::lock_guard<std::mutex> lock (buildMutex);
     modelPath = path;
     expectedSha = {};
-    controlsFromState = false;
     if (prepared)
         rebuild (false);
 }
@@ -181,7 +173,6 @@ void ModelLoader::restore (const ReadState& state)
     if (state.modelPath)
         modelPath = *state.modelPath;
     expectedSha = state.modelSha256;
-    controlsFromState = true;
     stateError = state.ignored.isEmpty() ? juce::String() : "state: ignored " + state.ignored.joinIntoString (", ");
     if (prepared)
         rebuild (false);

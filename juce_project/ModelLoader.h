@@ -67,7 +67,6 @@ private:
     mutable std::mutex buildMutex;
     juce::String modelPath;          // as named by the state ("" = bundled default)
     juce::String expectedSha;        // sha256 saved with the state, checked at load
-    bool controlsFromState = false;  // the model controls hold a state's values for expectedSha's model
     juce::String loadedPath, loadedSha, loadError, loadWarning;
     juce::String stateError;         // the last state's complaint, "" when it was all used
     bool prepared = false;

@@ -52,11 +52,12 @@ juce::AudioProcessorValueTreeState::ParameterLayout createParameterLayout()
                                                         methodChoices(), 0,
                                                         AudioParameterChoiceAttributes().withAutomatable (false)));
     // The model's own values (nn~ attributes, Neutone knobs), in file order; the model says what
-    // each means (ModelInfo::controls; the status lists their names). 0..1 maps onto its range.
+    // each means (ModelInfo::controls; the status lists their names). 0.5 is the model's default.
     for (int i = 0; i < kMaxModelControls; ++i)
         layout.add (std::make_unique<AudioParameterFloat> (ParameterID { ParamID::modelControl (i), 1 },
                                                            "Model control " + String (i + 1),
-                                                           NormalisableRange<float> (0.0f, 1.0f), 0.0f));
+                                                           NormalisableRange<float> (0.0f, 1.0f),
+                                                           ControlSpec::kDefaultParameter));
     for (int i = 0; i < kLatentControls; ++i)
     {
         layout.add (std::make_unique<AudioParameterFloat> (ParameterID { ParamID::latentScale (i), 1 },
@@ -102,11 +103,5 @@ void readStructure (const juce::AudioProcessorValueTreeState& apvts, EngineConfi
     c.method = (MethodChoice) std::clamp ((int) value (apvts, ParamID::modelMethod), 0, 2);
 }
 
-void setModelControlDefaults (juce::AudioProcessorValueTreeState& apvts, const ModelInfo& info)
-{
-    for (size_t i = 0; i < info.controls.size() && i < (size_t) kMaxModelControls; ++i)
-        if (auto* p = apvts.getParameter (ParamID::modelControl ((int) i)))
-            p->setValueNotifyingHost (info.controls[i].defaultNormalised());
-}
 
 } // namespace nnplug

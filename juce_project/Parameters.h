@@ -40,9 +40,6 @@ bool isStructural (const juce::String& id);
 // The automatable values, as the engine reads them (linear gains, mix 0..1).
 void readControls (const juce::AudioProcessorValueTreeState& apvts, Controls& controls);
 
-// The model controls at which a model plays its defaults (when a new model is loaded).
-void setModelControlDefaults (juce::AudioProcessorValueTreeState& apvts, const ModelInfo& info);
-
 // The structural values into an engine configuration (buffer size, inference mode, mono mode, method).
 void readStructure (const juce::AudioProcessorValueTreeState& apvts, EngineConfig& config);
 

@@ -29,21 +29,25 @@ struct MethodSpec
 };
 
 // A value of the model's own that the plugin exposes as "Model control k" (k = its index):
-// an nn~ attribute with a setter, or a Neutone knob. The plugin parameter is 0..1; the model
-// gets lo + p * (hi - lo), an int rounded half up, a bool on from 0.5 (contract.control_value).
+// an nn~ attribute with a setter, or a Neutone knob. The plugin parameter is 0..1 and its
+// default, 0.5, is the model's default: 0..0.5 spans lo..default and 0.5..1 default..hi (so the
+// plugin never has to move a parameter itself when another model loads); an int is rounded half
+// up, a bool is on from 0.5 of its range. python/nnplug/contract.py's control_value is the same.
 struct ControlSpec
 {
     std::string name, kind, type, description;   // kind "attribute" | "knob"; type "float" | "int" | "bool"
     double defaultValue = 0, lo = 0, hi = 1;
     int slot = -1;                                // a knob's row in Neutone's [4, N] tensor
 
+    static constexpr float kDefaultParameter = 0.5f;
+
     // NaN: the model's default.
-    double valueAt (float normalised) const
+    double valueAt (float parameter) const
     {
-        if (std::isnan (normalised))
+        if (std::isnan (parameter) || parameter == kDefaultParameter)
             return typed (defaultValue);
-        const double p = normalised < 0.0f ? 0.0 : normalised > 1.0f ? 1.0 : (double) normalised;
-        return typed (lo + p * (hi - lo));
+        const double p = parameter < 0.0f ? 0.0 : parameter > 1.0f ? 1.0 : (double) parameter;
+        return typed (p < 0.5 ? lo + (defaultValue - lo) * (p / 0.5) : defaultValue + (hi - defaultValue) * ((p - 0.5) / 0.5));
     }
     double typed (double v) const
     {
@@ -52,11 +56,6 @@ struct ControlSpec
         if (type == "int")
             return std::floor (v + 0.5);
         return v;
-    }
-    // The parameter value at which the model gets its default.
-    float defaultNormalised() const
-    {
-        return hi > lo ? (float) std::clamp ((defaultValue - lo) / (hi - lo), 0.0, 1.0) : 0.0f;
     }
 };
 

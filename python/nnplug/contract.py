@@ -87,15 +87,21 @@ class Control:
     slot: int = -1            # a knob's row in Neutone's [4, N] knob tensor
 
 
+# "Model control k" at this value gives the model its default (ControlSpec::kDefaultParameter).
+DEFAULT_CONTROL_PARAMETER = 0.5
+
+
 def control_value(spec: Control, parameter: Optional[float]) -> float:
-    """What the model gets when "Model control k" is at `parameter` (0..1, as the plugin holds
-    it: a float32), as ControlSpec::valueAt computes it: lo + p * (hi - lo) in double, an int
-    rounded half up, a bool on from 0.5. None: the model's default."""
+    """What the model gets when "Model control k" is at `parameter` (0..1, a float32 as the plugin
+    holds it), as ControlSpec::valueAt computes it in double: 0.5 (or None) is the default,
+    0..0.5 spans lo..default and 0.5..1 default..hi; an int rounds half up, a bool is on from 0.5."""
     import numpy as np
-    if parameter is None:
+    if parameter is None or float(np.float32(parameter)) == DEFAULT_CONTROL_PARAMETER:
         return typed_control(spec, spec.default)
     p = min(max(float(np.float32(parameter)), 0.0), 1.0)
-    return typed_control(spec, spec.lo + p * (spec.hi - spec.lo))
+    d = spec.default
+    v = spec.lo + (d - spec.lo) * (p / 0.5) if p < 0.5 else d + (spec.hi - d) * ((p - 0.5) / 0.5)
+    return typed_control(spec, v)
 
 
 def typed_control(spec: Control, value: float) -> float:
@@ -104,14 +110,6 @@ def typed_control(spec: Control, value: float) -> float:
     if spec.type == "int":
         return float(math.floor(value + 0.5))
     return float(value)
-
-
-def default_parameter(spec: Control) -> float:
-    """The "Model control k" value the plugin sets when it loads the model (its default), a float32."""
-    import numpy as np
-    if not spec.hi > spec.lo:
-        return 0.0
-    return float(np.float32(min(max((spec.default - spec.lo) / (spec.hi - spec.lo), 0.0), 1.0)))
 
 
 @dataclass

@@ -242,7 +242,7 @@ def inspect_file(path: str, measure: bool = True) -> ModelInfo:
         facts = contract.read_module(module, meta_text or "", path, strict=False)
     except contract.ContractError as e:
         raise InspectError(f"{path}: the plugin refuses this file: {e}") from e
-    refused = [r for r in facts.refusals if r != contract.NOT_STREAMING]   # not streaming: a warning below
+    refused = facts.refusals   # not streaming is no refusal: a warning below
     if refused:
         raise InspectError(f"{path}: the plugin refuses this file: {refused[0]}")
     sample_rate = int(facts.sample_rate) if facts.sample_rate is not None else None

@@ -48,8 +48,8 @@ class ModelPlayer:
         self.path = str(path)
         self.module, text = contract.load(self.path)
         self.facts = contract.with_method(facts or contract.read_module(self.module, text, self.path), method)
-        # what each model control gets: its default as the plugin sets it at load
-        self.controls = [contract.control_value(c, contract.default_parameter(c)) for c in self.facts.controls]
+        # what each model control gets: at the plugin's parameter default, the model's default
+        self.controls = [contract.control_value(c, None) for c in self.facts.controls]
         self.sample_rate: Optional[float] = None
         self.n: Optional[int] = None
         self._initial: Dict[str, Any] = {}

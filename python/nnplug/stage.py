@@ -29,7 +29,6 @@ def models_dir(bundle: Path) -> Path:
 def validate_model(path: Path, allow_non_streaming: bool = False) -> dict:
     """Read a model the way the plugin does (`nnplug inspect`, on the contract reader) and run it
     as the plugin would at load; returns a summary with the played path's delay."""
-    from nnplug.contract import NOT_STREAMING
     from nnplug.describe import InspectError, check_runs, inspect_file
     from nnplug.errors import UserError
     try:
@@ -38,7 +37,7 @@ def validate_model(path: Path, allow_non_streaming: bool = False) -> dict:
         check_runs(str(path), info)
     except InspectError as e:
         raise UserError(str(e))
-    refused = [r for r in info.refusals if r != NOT_STREAMING]
+    refused = info.refusals
     if refused:
         raise UserError(f"{path}: the plugin refuses it: {refused[0]}")
     streaming = info.streaming

@@ -30,7 +30,7 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, 
 
 import numpy as np
 
-from nnplug.contract import MAX_CONTROLS, METHOD_CHOICES
+from nnplug.contract import DEFAULT_CONTROL_PARAMETER, MAX_CONTROLS, METHOD_CHOICES
 
 BlockSpec = Union[int, Sequence[int]]   # one host block size, or a sequence cycled through
 
@@ -102,7 +102,7 @@ def _table() -> Dict[str, Param]:
         Param("model_method", "Model method", choices=METHOD_CHOICES, default="Auto"),
     ]
     for i in range(1, MAX_CONTROLS + 1):
-        ps.append(Param(f"model_control_{i}", f"Model control {i}", 0.0, 1.0, default=0.0))
+        ps.append(Param(f"model_control_{i}", f"Model control {i}", 0.0, 1.0, default=DEFAULT_CONTROL_PARAMETER))
     for i in range(1, LATENT_CONTROLS + 1):
         ps.append(Param(f"latent_scale_{i}", f"Latent {i} scale", -4.0, 4.0, default=1.0))
         ps.append(Param(f"latent_bias_{i}", f"Latent {i} bias", -4.0, 4.0, default=0.0))
@@ -114,7 +114,8 @@ PARAMETERS: Dict[str, Param] = _table()
 # The settings at which the plugin must be bit-identical to the model.
 UNITY = {"input_gain": 0.0, "output_gain": 0.0, "dry_wet": 100.0,
          **{f"latent_scale_{i}": 1.0 for i in range(1, LATENT_CONTROLS + 1)},
-         **{f"latent_bias_{i}": 0.0 for i in range(1, LATENT_CONTROLS + 1)}}
+         **{f"latent_bias_{i}": 0.0 for i in range(1, LATENT_CONTROLS + 1)},
+         **{f"model_control_{i}": DEFAULT_CONTROL_PARAMETER for i in range(1, MAX_CONTROLS + 1)}}
 
 
 def param(pid: str) -> Param:
