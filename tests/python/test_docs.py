@@ -42,7 +42,7 @@ def test_readme_parameter_table_matches_the_plugin_table():
     from nnplug.hosts import PARAMETERS
     rows = {m[1]: m[2] for m in re.finditer(r"^\| `(\w+)`[^|]*\| ([^|]+)\|", README.read_text(), re.M)}
     for pid, p in PARAMETERS.items():
-        if pid.startswith(("latent_scale_", "latent_bias_")):
+        if pid.startswith(("latent_scale_", "latent_bias_", "model_control_")):
             first = pid.rsplit("_", 1)[0] + "_1"
             assert first in rows, f"README lacks {first}"
             continue
