@@ -184,6 +184,13 @@ void ModelLoader::rejectState (const juce::String& why)
     stateError = "state ignored: " + why;
 }
 
+void ModelLoader::waitForInference()
+{
+    std::lock_guard<std::mutex> lock (buildMutex);   // no engine is deleted meanwhile (collect())
+    if (auto* e = engines.current())
+        e->waitForInference();
+}
+
 SavedModel ModelLoader::savedModel() const
 {
     std::lock_guard<std::mutex> lock (buildMutex);

@@ -50,6 +50,8 @@ public:
     // Blocks until no rebuild requested from the audio thread is pending or running: a host's
     // reset() and offline renders must see it done.
     void waitUntilIdle();
+    // Blocks until the playing engine's worker thread (if any) computes nothing (Engine.h).
+    void waitForInference();
 
     // The last load failed (no engine plays): the audio thread reads it.
     bool failedToLoad() const noexcept { return loadFailed.load (std::memory_order_acquire); }

@@ -48,10 +48,15 @@ void NnplugProcessor::prepareToPlay (double sampleRate, int samplesPerBlock)
 void NnplugProcessor::reset()
 {
     // A stream restart is a sync point: a rebuild asked for from the audio thread finishes
-    // first, so that the restarted stream (and the latency the host reads) uses it. Hosts
-    // call reset() outside the real-time callback.
+    // first, so that the restarted stream (and the latency the host reads) uses it, and the
+    // worker thread finishes the old stream's last buffers, so that none of its model calls
+    // (nor their draws from torch's generator) comes after. Hosts call reset() outside the
+    // real-time callback.
     if (! tlsInProcessBlock)
+    {
         loader.waitUntilIdle();
+        loader.waitForInference();
+    }
     engines.requestRestart();
 }
 

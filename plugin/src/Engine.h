@@ -95,6 +95,11 @@ public:
     // The next process() starts a new stream (after a transport jump or a host reset()).
     void requestRestart() noexcept { restartRequested.store (true, std::memory_order_release); }
 
+    // Off the audio thread: returns once the worker (if any) computes nothing, so that no model
+    // call of the last stream runs after this (a host's reset() is a sync point: a stochastic
+    // model's draws from torch's generator then start with the next stream).
+    void waitForInference() const noexcept { reblocker->waitUntilIdle(); }
+
     bool failed() const { return hasError.load (std::memory_order_acquire) || reblocker->failed(); }
     const char* error() const { return failed() ? errorText : ""; }
     int64_t underrunSamples() const { return reblocker->underrunSamples(); }

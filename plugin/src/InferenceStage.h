@@ -40,6 +40,9 @@ public:
     virtual bool failed() const noexcept = 0;
     // Buffers dropped because the stage was too far behind (worker only).
     virtual int64_t overruns() const noexcept { return 0; }
+    // Off the audio thread: returns once no buffer is being computed (a worker's last buffers
+    // of a stream may still run after the audio thread moved on). Synchronous: nothing runs.
+    virtual void waitUntilIdle() const noexcept {}
 };
 
 class SynchronousInference final : public InferenceStage

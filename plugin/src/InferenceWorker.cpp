@@ -1,5 +1,7 @@
 #include "InferenceWorker.h"
 
+#include <chrono>
+
 namespace nnplug {
 
 InferenceWorker::InferenceWorker (BlockFifo& f, BufferProcessor& processor, int inLanes, int outLanes, int n)
@@ -74,6 +76,14 @@ bool InferenceWorker::inFlight() const noexcept
         if (s.state.load (std::memory_order_acquire) == Queued)
             return true;
     return false;
+}
+
+void InferenceWorker::waitUntilIdle() const noexcept
+{
+    // Polled: the done semaphore belongs to the audio thread. Bounded, so a model that hangs
+    // cannot hang the host's reset() with it.
+    for (int i = 0; i < 20000 && inFlight(); ++i)
+        std::this_thread::sleep_for (std::chrono::microseconds (100));
 }
 
 float* InferenceWorker::nextInput (bool offline) noexcept

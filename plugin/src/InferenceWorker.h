@@ -32,6 +32,7 @@ public:
     void restart() noexcept override;
     bool failed() const noexcept override { return hasFailed.load (std::memory_order_acquire); }
     int64_t overruns() const noexcept override { return overrunCount.load (std::memory_order_relaxed); }
+    void waitUntilIdle() const noexcept override;
 
 private:
     enum SlotState : int { Free = 0, Queued = 1, Done = 2, Failed = 3 };

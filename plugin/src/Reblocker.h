@@ -64,6 +64,7 @@ public:
 
     int64_t underrunSamples() const { return fifo.underrunSamples(); }
     int64_t overruns() const { return stage->overruns(); }
+    void waitUntilIdle() const noexcept { stage->waitUntilIdle(); }
 
 private:
     ReblockerConfig cfg;

@@ -1,10 +1,15 @@
 // DelayProbe: the delay of exports without nnplug metadata, measured with an impulse.
+#include <torch/script.h>
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "DelayProbe.h"
 #include "engine_support.h"
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 using namespace nnplug;
 using namespace nnplug::test;
@@ -36,4 +41,26 @@ TEST (DelayProbe, DelayOfExportsWithoutMetadataIsMeasured)
             EXPECT_EQ (y[0][(size_t) (101 + e->latency())], 0.25f);
         }
     }
+}
+
+TEST (DelayProbe, EnergyMedianIsTheRuleThePythonSideUses)
+{
+    // tests/python/test_foreign_files.py::test_energy_median holds the same numbers
+    std::vector<double> e (100, 0.0);
+    e[40] = 1.0;
+    e[60] = 3.0;
+    EXPECT_EQ (energyMedian (e, 10), 50);
+    EXPECT_EQ (energyMedian (std::vector<double> (5, 0.0), 0), std::nullopt);
+}
+
+TEST (DelayProbe, MeasuringLeavesTheGeneratorAsItWas)
+{
+    // The noisy RAVE-like file draws from torch's default generator: a measurement seeds it and
+    // puts it back, so a host's own draws (Python's, in pedalboard) are not disturbed.
+    ModelRunner runner (models + "/rave_like_noisy.ts");
+    const auto before = at::detail::getDefaultCPUGenerator().get_state();
+    const auto first = measureDelay (runner);
+    EXPECT_TRUE (torch::equal (at::detail::getDefaultCPUGenerator().get_state(), before));
+    EXPECT_EQ (first, std::optional<int> (kModelDelay));
+    EXPECT_EQ (measureDelay (runner), first);   // the same on every measurement
 }

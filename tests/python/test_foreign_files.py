@@ -66,6 +66,18 @@ def test_measured_delay_finds_the_stated_delay_of_a_trained_model():
     assert abs(player.measure_delay() - player.facts.delay) <= 1
 
 
+def test_control_values():
+    """The same table as tests/cpp/test_model_runner.cpp (ModelControlValuesMatchTheContract)."""
+    gain = contract.Control("gain", "attribute", "float", 1.0, 0.0, 2.0)
+    assert [contract.control_value(gain, p) for p in (0.5, 0.25, 0.75, 1.0, None)] == [1.0, 0.5, 1.5, 2.0, 1.0]
+    steps = contract.Control("steps", "attribute", "int", 3.0, 0.0, 6.0)
+    assert (contract.control_value(steps, 0.6), contract.control_value(steps, 0.1)) == (4.0, 1.0)
+    off = contract.Control("invert", "attribute", "bool", 0.0, 0.0, 1.0)
+    assert [contract.control_value(off, p) for p in (0.5, 0.7, 0.75)] == [0.0, 0.0, 1.0]
+    knob = contract.Control("mix", "knob", "float", float(np.float32(0.3)), 0.0, 1.0)
+    assert (contract.control_value(knob, 0.5), contract.control_value(knob, 0.0)) == (float(np.float32(0.3)), 0.0)
+
+
 def test_energy_median():
     e = np.zeros(100)
     e[40], e[60] = 1.0, 3.0

@@ -32,7 +32,11 @@ def test_plugin_parameter_list_is_read_from_the_plugin(info):
     assert info.params["buffer_size"].choices[:2] == ("Auto", "64")
     from nnplug.contract import BUFFER_CHOICES     # the contract's copy of the plugin's choices
     assert info.params["buffer_size"].choices == BUFFER_CHOICES
-    assert "bypass" not in info.params and len(info.params) == 23
+    assert "bypass" not in info.params and len(info.params) == 32
+    from nnplug.contract import METHOD_CHOICES
+    assert info.params["model_method"].choices == METHOD_CHOICES
+    assert (info.params["model_control_8"].lo, info.params["model_control_8"].hi,
+            info.params["model_control_8"].default) == (0.0, 1.0, 0.5)
 
 
 def test_schema_file_is_the_package_copy():
