@@ -40,9 +40,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ tests/requirements-
 fi
 # A second, torch-free environment with pedalboard and numpy only: the install test loads the
 # installed plugin from it, so the plugin can find libtorch nowhere but in its own bundle.
-# The pins are the main environment's (pyproject.toml: pedalboard; numpy as resolved there).
+# Pinned to the versions in the main environment (pedalboard as pyproject.toml pins it).
 HOST_VENV=${HOST_VENV:-.venv-host}
-HOST_PINS=(pedalboard==0.9.26 "numpy==$("$VENV/bin/python" -c 'import numpy; print(numpy.__version__)')")
+mapfile -t HOST_PINS < <("$VENV/bin/python" -c \
+    'import importlib.metadata as m; [print(f"{p}=={m.version(p)}") for p in ("pedalboard", "numpy")]')
 host_stamp="$HOST_VENV/.nnplug-installed"
 if [ ! -f "$host_stamp" ] || [ "$(cat "$host_stamp")" != "${HOST_PINS[*]}" ]; then
     echo "[setup] creating $HOST_VENV (${HOST_PINS[*]}, no torch)"

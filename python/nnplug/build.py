@@ -22,9 +22,11 @@ def artefacts(build_dir: Path, config: str) -> dict[str, Path]:
     """The bundles a build produced, by format."""
     base = Path(build_dir) / "juce_project" / "nnplug_artefacts" / config
     found = {}
+    # the Standalone is nnplug.app on macOS, nnplug.exe on Windows (those two not run here)
     for fmt, rel in (("VST3", "VST3/nnplug.vst3"), ("LV2", "LV2/nnplug.lv2"),
+                     ("Standalone", "Standalone/nnplug.app"), ("Standalone", "Standalone/nnplug.exe"),
                      ("Standalone", "Standalone/nnplug"), ("AU", "AU/nnplug.component")):
-        if (base / rel).exists():
+        if fmt not in found and (base / rel).exists():
             found[fmt] = base / rel
     return found
 
@@ -193,7 +195,12 @@ def package_bundles(found: dict[str, Path], build_dir: Path) -> None:
     helper = Path(build_dir) / "juce_project" / "juce_lv2_helper"
     if lv2 is not None and helper.is_file():
         binary = next(lv2.glob("*.so"))
-        done = subprocess.run([str(helper), str(binary)], capture_output=True, text=True)
+        # The plugin lists the user preset folder's presets as programs too: point it at an
+        # empty folder, so that the manifest lists the factory programs and never the presets
+        # of whoever ran the build.
+        with tempfile.TemporaryDirectory(prefix="nnplug-no-user-presets-") as empty:
+            done = subprocess.run([str(helper), str(binary)], capture_output=True, text=True,
+                                  env=dict(os.environ, NNPLUG_USER_PRESET_DIR=empty))
         if done.returncode != 0:
             from nnplug.errors import UserError
             raise UserError(f"JUCE's LV2 helper failed on {binary}: {(done.stderr or done.stdout)[-2000:]}")

@@ -41,6 +41,14 @@ def root_of(fmt, path):
     return path.parent if fmt == "Standalone" else path
 
 
+def no_user_presets(tmp_path):
+    """The environment with the plugin's user preset folder pointed at an empty one (the
+    programs then are the bundle's factory presets alone, whatever the real home holds)."""
+    empty = tmp_path / "no-user-presets"
+    empty.mkdir()
+    return dict(os.environ, NNPLUG_USER_PRESET_DIR=str(empty))
+
+
 def run(*cmd, env=None):
     done = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, f"{cmd[0]} failed: {done.stderr[-2000:]}"
@@ -87,12 +95,13 @@ def test_program_name_is_never_empty(formats, tmp_path):
     """A bundle without presets has one program: JUCE's LV2 helper asks the plugin for its name
     (getProgramName(0)) and writes it into the copy's manifest."""
     bundle = copy_bundle(LV2, tmp_path)       # without models and presets
-    run(BUILD / "juce_project" / "juce_lv2_helper", bundle / "libnnplug.so")
+    run(BUILD / "juce_project" / "juce_lv2_helper", bundle / "libnnplug.so", env=no_user_presets(tmp_path))
     assert labels(bundle / "manifest.ttl") == ["Default"]
 
 
-def test_vst3_lists_the_factory_programs_in_pedalboard(formats):
+def test_vst3_lists_the_factory_programs_in_pedalboard(formats, tmp_path, monkeypatch):
     from nnplug.hosts.pedalboard import PedalboardHost
+    monkeypatch.setenv("NNPLUG_USER_PRESET_DIR", no_user_presets(tmp_path)["NNPLUG_USER_PRESET_DIR"])
     host = PedalboardHost(formats["VST3"], SR)
     assert list(host.raw_parameters()["program"].choices) == factory_names()
 
