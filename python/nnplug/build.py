@@ -151,6 +151,7 @@ def package_bundles(found: dict[str, Path], build_dir: Path) -> None:
     its programs; then have JUCE's LV2 helper write the LV2's .ttl again, so that its manifest
     lists the programs by name. Skipped when nothing changed since the last time."""
     import hashlib
+    import importlib.util
     import json
     import tempfile
 
@@ -178,6 +179,10 @@ def package_bundles(found: dict[str, Path], build_dir: Path) -> None:
     names = sorted(f"{p.stem}.vstpreset" for p in yaml)
     if stamp.is_file() and json.loads(stamp.read_text()) == key and \
             all(sorted(p.name for p in factory_dir(r).glob("*.vstpreset")) == names for r in roots.values()):
+        return
+    if importlib.util.find_spec("pedalboard") is None:
+        # the presets are the plugin's own state, read by loading it in pedalboard (nnplug[hosts])
+        print("factory presets not embedded: they need pedalboard (pip install 'nnplug[hosts]')")
         return
     with tempfile.TemporaryDirectory(prefix="nnplug-presets-") as tmp:
         try:
