@@ -1,6 +1,7 @@
 # nnplug_bundle_torch(<juce plugin target>)
-# Linux: for every built format, RPATH $ORIGIN/lib and a post-build step that puts the
-# libtorch runtime into <binary dir>/lib (CopyRuntimeLibs.cmake skips libraries already there).
+# Linux: for every built format, RUNPATH $ORIGIN/lib and nothing else, the libtorch runtime put
+# into <binary dir>/lib (CopyRuntimeLibs.cmake skips libraries already there), and a linker
+# version script that exports the format's entry points only.
 # macOS and Windows: their own functions below (not run on this machine, docs/platforms.md).
 function(nnplug_bundle_torch target)
     if(APPLE)
@@ -10,28 +11,33 @@ function(nnplug_bundle_torch target)
         _nnplug_bundle_torch_windows(${target})
         return()
     endif()
-    foreach(fmt VST3 LV2 Standalone AU)
+    foreach(fmt VST3 LV2 Standalone)
         if(NOT TARGET ${target}_${fmt})
             continue()
         endif()
-        # Only $ORIGIN/lib, so that the built bundle is already the relocatable one. JUCE's
-        # LV2 manifest helper loads the plugin before our copy step, so LV2 also gets the wheel.
-        set(_rpath "\$ORIGIN/lib")
-        if(fmt STREQUAL "LV2")
-            list(APPEND _rpath "${NNPLUG_TORCH_LIB_DIR}")
-        endif()
+        # BUILD_WITH_INSTALL_RPATH: CMake's build RPATH would also name the directory of every
+        # linked library (the build machine's venv torch/lib), and a bundle that finds libtorch
+        # there works on this machine only. With $ORIGIN/lib alone, what is tested is what ships.
         set_target_properties(${target}_${fmt} PROPERTIES
-            BUILD_RPATH "${_rpath}"
             INSTALL_RPATH "\$ORIGIN/lib"
-            BUILD_WITH_INSTALL_RPATH OFF
-            SKIP_BUILD_RPATH OFF)
+            BUILD_WITH_INSTALL_RPATH ON)
+        # PRE_LINK, not POST_BUILD: JUCE's LV2 step (juce_lv2_helper writing the .ttl files)
+        # is a POST_BUILD command registered before this one, and it loads the plugin, which
+        # must then already find libtorch in lib/.
         # Debian's binutils links with RUNPATH, which does not apply to the dependencies of
         # our dependencies; libtorch's own RUNPATH ($ORIGIN) covers those.
-        add_custom_command(TARGET ${target}_${fmt} POST_BUILD
+        add_custom_command(TARGET ${target}_${fmt} PRE_LINK
             COMMAND ${CMAKE_COMMAND} -DDEST=$<TARGET_FILE_DIR:${target}_${fmt}>/lib
                     "-DLIBS=${NNPLUG_TORCH_RUNTIME_LIBS}"
                     -P "${PROJECT_SOURCE_DIR}/cmake/CopyRuntimeLibs.cmake"
             VERBATIM)
+        # Only the entry points hosts look up stay global (cmake/exports-*.map); the engine's
+        # and libtorch's inline C++ symbols would otherwise be exported, and a second plugin
+        # built on another libtorch in the same host process could bind to ours.
+        string(TOLOWER "${fmt}" _map)
+        set(_map "${PROJECT_SOURCE_DIR}/cmake/exports-${_map}.map")
+        target_link_options(${target}_${fmt} PRIVATE "LINKER:--version-script=${_map}")
+        set_property(TARGET ${target}_${fmt} APPEND PROPERTY LINK_DEPENDS "${_map}")
     endforeach()
 endfunction()
 

@@ -115,8 +115,10 @@ void NnplugProcessor::setCurrentProgram (int index)
 
 const juce::String NnplugProcessor::getProgramName (int index)
 {
+    // Never empty: with no presets installed the one program a host lists is the plugin's
+    // defaults, and hosts (Steinberg's validator) reject a program without a name.
     auto* p = programs.get (index);
-    return p != nullptr ? p->name : juce::String();
+    return p != nullptr && p->name.isNotEmpty() ? p->name : juce::String ("Default");
 }
 
 void NnplugProcessor::getStateInformation (juce::MemoryBlock& destData)

@@ -9,8 +9,10 @@ VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
 # System packages: JUCE (with the VST3 SDK) and its dev libraries, a C++ test framework,
-# and the tools the tests use. Only asked of apt when one is missing.
-APT_PACKAGES=(juce-modules-source lv2-dev libgtest-dev cmake ninja-build pkg-config g++ xvfb espeak-ng)
+# and the tools the tests use (lilv: the LV2 test host is built on liblilv-dev; lv2ls and lv2info
+# from lilv-utils show what a lilv host finds). Only asked of apt when one is missing.
+APT_PACKAGES=(juce-modules-source lv2-dev libgtest-dev cmake ninja-build pkg-config g++ xvfb espeak-ng
+              liblilv-dev lilv-utils)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -35,5 +37,18 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ tests/requirements-
     # the public architectures the tests convert; --no-deps: their pins would pull another torch
     "$VENV/bin/pip" install -q --no-deps -r tests/requirements-thirdparty.txt
     touch "$stamp"
+fi
+# A second, torch-free environment with pedalboard and numpy only: the install test loads the
+# installed plugin from it, so the plugin can find libtorch nowhere but in its own bundle.
+# Pinned to the versions in the main environment (pedalboard as pyproject.toml pins it).
+HOST_VENV=${HOST_VENV:-.venv-host}
+mapfile -t HOST_PINS < <("$VENV/bin/python" -c \
+    'import importlib.metadata as m; [print(f"{p}=={m.version(p)}") for p in ("pedalboard", "numpy")]')
+host_stamp="$HOST_VENV/.nnplug-installed"
+if [ ! -f "$host_stamp" ] || [ "$(cat "$host_stamp")" != "${HOST_PINS[*]}" ]; then
+    echo "[setup] creating $HOST_VENV (${HOST_PINS[*]}, no torch)"
+    [ -x "$HOST_VENV/bin/python" ] || "$PYTHON" -m venv "$HOST_VENV"
+    "$HOST_VENV/bin/pip" install -q "${HOST_PINS[@]}"
+    echo "${HOST_PINS[*]}" > "$host_stamp"
 fi
 echo "[setup] ready: $VENV/bin/nnplug"

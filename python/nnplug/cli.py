@@ -17,6 +17,7 @@ COMMANDS = {
     "bench": "measure streaming and plugin speed; FLOP bound; splice the tables into docs/performance.md",
     "build": "configure and build the plugin (VST3, Standalone, LV2/AU) with CMake",
     "stage": "copy models (and presets) into a built plugin bundle",
+    "install": "copy the built bundles into the per-user plugin folders (~/.vst3, ~/.lv2, ...)",
     "export": "export a model as a streaming nn~-convention TorchScript file",
     "inspect": "describe any nn~-convention .ts file (nnplug, RAVE v1/v2)",
     "train": "train the RAVE-style model on generated audio",

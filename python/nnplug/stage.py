@@ -63,7 +63,10 @@ def validate_model(path: Path, allow_non_streaming: bool = False) -> dict:
 
 
 def stage(plugin: Path, models: list[Path], presets: Path | None = None, default: str | None = None,
-          allow_non_streaming: bool = False) -> Path:
+          allow_non_streaming: bool = False, by_build: bool = False) -> Path:
+    """Copy `models` into the bundle. The default model is `default`, else the one already
+    default, else the first of `models`; except that a default `nnplug build` chose (by_build:
+    the shipped model, marked in the manifest) gives way to the first model a user stages."""
     from nnplug.errors import UserError
     plugin = Path(plugin)
     if not plugin.exists():
@@ -96,9 +99,14 @@ def stage(plugin: Path, models: list[Path], presets: Path | None = None, default
             entries[name]["delay"] = summary["delay"]
         print(f"staged {model} -> {target}")
     manifest["models"] = list(entries.values())
-    manifest["default"] = default or manifest.get("default") or names[0]
+    previous = manifest.get("default")
+    if manifest.pop("default_set_by", None) == "nnplug build" and not by_build:
+        previous = None
+    manifest["default"] = default or previous or names[0]
     if manifest["default"] not in entries:
         manifest["default"] = next(iter(entries))
+    if by_build and manifest["default"] in names:
+        manifest["default_set_by"] = "nnplug build"
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     if presets is not None:
         presets = Path(presets)

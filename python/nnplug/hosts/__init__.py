@@ -257,7 +257,9 @@ def _no_build_running(plugin: Path):
 
 
 def copy_bundle(plugin: Union[str, Path], dest_dir: Union[str, Path]) -> Path:
-    """A private copy of a built bundle (without its staged models) in dest_dir.
+    """A private copy of a built bundle (without its staged models and factory presets) in dest_dir.
+    The factory presets `nnplug build` embeds are the shipped default model's: a copy staged
+    with another model does not list them as its programs.
 
     The bundled libraries (`lib/`, libtorch: hundreds of MB) are hard-linked; everything else,
     the plugin binary above all, is copied. The dynamic linker loads a file only once per
@@ -276,7 +278,7 @@ def copy_bundle(plugin: Union[str, Path], dest_dir: Union[str, Path]) -> Path:
             shutil.copy2(src, dst)
 
     with _no_build_running(plugin):
-        shutil.copytree(plugin, dest, copy_function=copy, ignore=shutil.ignore_patterns("models"))
+        shutil.copytree(plugin, dest, copy_function=copy, ignore=shutil.ignore_patterns("models", "presets"))
     return dest
 
 

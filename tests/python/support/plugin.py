@@ -18,7 +18,8 @@ DEFAULT_BUFFER = 1024      # the plugin's model buffer N when buffer_size is "Au
 
 def make_bundle(dest_dir: Path, models: list[Path]) -> Path:
     """A relocated copy of the built bundle (hard links), with `models` staged (the first is
-    the default). Waits for a build of the same tree in progress."""
+    the default) and no factory presets (they are the shipped model's). Waits for a build of
+    the same tree in progress."""
     require_plugin()
     from nnplug.build import build_lock
     from nnplug.stage import stage
@@ -37,7 +38,7 @@ def make_bundle(dest_dir: Path, models: list[Path]) -> Path:
             shutil.copy2(src, dst)
 
     with build_lock(BUILD):
-        shutil.copytree(VST3, dest, copy_function=link, ignore=shutil.ignore_patterns("models"))
+        shutil.copytree(VST3, dest, copy_function=link, ignore=shutil.ignore_patterns("models", "presets"))
     stage(dest, [Path(m) for m in models])
     return dest
 
