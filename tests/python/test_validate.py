@@ -58,11 +58,15 @@ def test_validate_bit_identical(which, vst3, default_model, seed_model, tmp_path
     assert json.loads((report / "report.json").read_text())["ok"] is True
 
 
-def test_float16_weights_bit_identical(vst3, half_weights_model):
-    """A file with float16 wide layers (fbgemm's fp16 kernel, weights packed on the first call,
-    which the plugin makes at load) plays bit-identically to the same file run in Python, in
-    both hosts, both modes, a fixed and a changing block size."""
-    result = run_validate(vst3, half_weights_model, blocks=[512, "changing"], modes=["Synchronous", "Worker thread"],
+@pytest.mark.parametrize("weights", ["float16", "int8"])
+def test_rounded_weights_bit_identical(vst3, weights, request):
+    """A file with float16 or int8 wide layers (fbgemm's fp16 or dynamic int8 kernel, weights
+    packed on the first call, which the plugin makes at load) plays bit-identically to the same
+    file run in Python, in both hosts, both modes, a fixed and a changing block size. For int8
+    this holds although each call quantizes its input with its own range: the plugin's libtorch
+    runs the same ops on the same buffers of N."""
+    model = request.getfixturevalue("half_weights_model" if weights == "float16" else "int8_weights_model")
+    result = run_validate(vst3, model, blocks=[512, "changing"], modes=["Synchronous", "Worker thread"],
                           long_signal=False, settings=False, log=lambda s: None)
     assert result.ok and result.deterministic is True, [r for r in result.rows if not r.ok][:3]
     assert {(r.host, r.mode, r.block) for r in result.rows} >= {

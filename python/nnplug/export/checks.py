@@ -22,8 +22,8 @@ from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buf
 EXACT_TOLERANCE = 1e-4
 
 # int8 files (dynamic activation quantization): the stream may differ from the offline model
-# with rounded weights by up to this many times what the same file differs on the whole test
-# signal in one call (`_quantized_tolerance`).
+# with rounded weights by up to this many times what the same file, run on the whole test signal
+# in one call, differs from its float twin (`_quantized_tolerance`).
 QUANTIZED_RMS_FACTOR = 2.0
 QUANTIZED_MAX_FACTOR = 4.0
 
@@ -134,21 +134,30 @@ def _check_determinism(loaded, path: str, infos: Dict[str, MethodInfo], ratio: i
         else "NOT deterministic: outputs differ between fresh loads (randomness on)", verbose)
 
 
-def _quantized_tolerance(loaded, name: str, info: MethodInfo, x: torch.Tensor, ref: torch.Tensor) -> tuple:
+def _quantized_tolerance(loaded, name: str, info: MethodInfo, x: torch.Tensor) -> tuple:
     """(relative RMS, max abs) tolerances for a stream of a file whose layers quantize their
-    input per call (int8). Its error against the offline model with the same rounded weights is
-    the activation quantization. Run on the whole signal in one call, every such layer quantizes
-    with the range of the whole signal, the coarsest step any call can have; a stream's calls
-    see parts of it, so their steps are no coarser and their error is of the same size or
-    smaller. The tolerance is that one-call error times QUANTIZED_RMS_FACTOR (RMS) and
-    QUANTIZED_MAX_FACTOR (the largest error, a noisier statistic), plus float32 rounding: a
-    misaligned or stale sample is off by the order of the signal, far above it."""
-    from nnplug.export.quality import aligned, relative_rms
+    input per call (int8), against the offline model with the same rounded weights.
+
+    What the activation quantization alone does is measured without any offline model or delay:
+    the file run on the whole signal in one call against its float twin (the same streaming
+    graph computing with the dequantized weights in float32) run the same way. In that one call
+    every int8 layer quantizes with the range of the whole signal, the coarsest step any call can
+    have; a stream's calls see parts of it, so their steps are no coarser and their error is of
+    the same size or smaller. The tolerance is that error times QUANTIZED_RMS_FACTOR (RMS) and
+    QUANTIZED_MAX_FACTOR (the largest error, a noisier statistic), plus float32 rounding. A wrong
+    delay, a stale or misaligned sample is off by the order of the signal, far above it."""
+    from nnplug.export.quality import relative_rms
+    from nnplug.export.randomness import noise_layers
+    from nnplug.streaming.int8 import float_twin
     whole = run_stream(loaded, name, x, [x.size(-1)])
-    ref_cut, got = aligned(ref, whole, info)
-    peak = float(ref_cut.abs().max())
-    return (QUANTIZED_RMS_FACTOR * relative_rms(got, ref_cut) + EXACT_TOLERANCE,
-            QUANTIZED_MAX_FACTOR * float((got - ref_cut).abs().max()) + EXACT_TOLERANCE * max(peak, 1.0))
+    twin = float_twin(info.stream)
+    for layer in noise_layers(twin):      # as in the loaded file during this check
+        layer.enabled = False
+    with torch.no_grad():
+        exact = twin(x)
+    peak = float(exact.abs().max())
+    return (QUANTIZED_RMS_FACTOR * relative_rms(whole, exact) + EXACT_TOLERANCE,
+            QUANTIZED_MAX_FACTOR * float((whole - exact).abs().max()) + EXACT_TOLERANCE * max(peak, 1.0))
 
 
 def _check_streaming_equals_offline(loaded, reference: nn.Module, infos: Dict[str, MethodInfo], ratio: int,
@@ -184,7 +193,7 @@ def _check_streaming_equals_offline(loaded, reference: nn.Module, infos: Dict[st
 def _check_quantized_stream(loaded, name: str, info: MethodInfo, x: torch.Tensor, ref: torch.Tensor,
                             streamed: torch.Tensor, report: ValidationReport, verbose: bool) -> None:
     from nnplug.export.quality import aligned, relative_rms
-    rms_tol, max_tol = _quantized_tolerance(loaded, name, info, x, ref)
+    rms_tol, max_tol = _quantized_tolerance(loaded, name, info, x)
     ref_cut, got = aligned(ref, streamed, info)
     rms, worst = relative_rms(got, ref_cut), float((got - ref_cut).abs().max())
     report.max_errors[name] = worst
@@ -196,7 +205,8 @@ def _check_quantized_stream(loaded, name: str, info: MethodInfo, x: torch.Tensor
         raise ExportError(f"method '{name}': the streamed output differs from the offline one (shifted by "
                           f"{info.delay}) by {rms:.3g} relative RMS, {worst:.3g} at most, beyond what quantizing "
                           f"the activations explains (tolerances {rms_tol:.3g}, {max_tol:.3g}, from the same file "
-                          "run on the whole signal in one call): the model has an operation that does not stream")
+                          "run on the whole signal in one call against its float twin): the model has an operation "
+                          "that does not stream")
 
 
 def validate_file(path: str, offline: nn.Module, infos: Dict[str, MethodInfo], ratio: int,

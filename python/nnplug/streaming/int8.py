@@ -109,3 +109,20 @@ def store_int8(stream: nn.Module, min_weights: int = INT8_MIN_WEIGHTS, reduce_ra
             layer.store_int8(q, scale, reduce_range)
             count += 1
     return count
+
+
+def float_twin(stream: nn.Module) -> nn.Module:
+    """A copy of a stream whose int8 layers compute with their dequantized weights in float32:
+    the same streaming graph without the activation quantization (what export measures that
+    quantization against)."""
+    import copy
+    twin = copy.deepcopy(stream)
+    for layer in twin.modules():
+        if isinstance(layer, (CachedConv1d, CachedConvTranspose1d)) and layer.int8_weights:
+            transposed = isinstance(layer, CachedConvTranspose1d)
+            layer.weight = nn.Parameter(dequantized(layer.weight, layer.weight_scale, transposed), requires_grad=False)
+            del layer.weight_scale
+            layer.int8_weights = False
+            layer.packed = None
+    twin.reset()
+    return twin
