@@ -202,6 +202,21 @@ def test_measure_shift_finds_the_exact_lag():
     assert measure_shift(np.zeros((2, 100), np.float32), ref, 50) is None
 
 
+def test_measure_shift_sees_past_a_call_rate_component():
+    """An output with steps every model buffer (int8 files: one activation scale per call)
+    correlates best at lags off by multiples of the buffer when the steps before what the render
+    shows are strong; told the buffer size, measure_shift confirms those lags moved back."""
+    rng = np.random.default_rng(0)
+    period, k = 128, 4000
+    ref = 0.1 * rng.standard_normal((1, 6000 + k))
+    ref[0, k % period:k:period] += 50.0     # strong steps before the part the render shows
+    ref[0, k::period] += 1.0                # weak ones in it
+    ref = ref.astype(np.float32)
+    y = shifted(ref, k, 6000)
+    assert measure_shift(y, ref, 4200) != k           # the correlation alone is fooled
+    assert measure_shift(y, ref, 4200, period=period) == k
+
+
 def test_what_the_plugin_played_is_checked_against_the_contract(seed_model):  # noqa: F811
     """validate takes N, the latency and the audio path from the plugin's status, and fails a
     render whose status disagrees with the contract or with the host."""
