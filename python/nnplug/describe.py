@@ -358,7 +358,7 @@ def format_info(info: ModelInfo) -> str:
                      f"{meta.get('int8_min_weights')} weights), activations quantized per call")
     error = meta.get("precision_error")
     if error:
-        line = (f"  vs float32   at N = {error['buffer']}: {error['relative_rms']:.2g} relative RMS, max "
+        line = (f"  vs float32   {error.get('method', 'forward')} at N = {error['buffer']}: {error['relative_rms']:.2g} relative RMS, max "
                 f"{error['max_abs']:.2g} (peak {error['peak']:.2g}), STFT distance {error['stft_distance']:.2g}")
         if error.get("buffer_dependence"):
             b = error["buffer_dependence"]

@@ -449,7 +449,7 @@ def test_inspect_names_rounded_weights(tmp_path, weights):
     export(wide_model(), str(path), sample_rate=44100, name="wide", weights=weights, verbose=False)
     text = format_info(inspect_file(str(path), measure=False))
     assert f"{weights} weights in 2 wide layers" in text and "sha256 ok" in text
-    assert "vs float32   at N = 1024:" in text and "STFT distance" in text
+    assert "vs float32   forward at N = 1024:" in text and "STFT distance" in text
     assert ("N = 4096 differs from N = 1024" in text) == (weights == "int8")
 
 
