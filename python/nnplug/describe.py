@@ -358,8 +358,8 @@ def format_info(info: ModelInfo) -> str:
                      f"{meta.get('int8_min_weights')} weights), activations quantized per call")
     error = meta.get("precision_error")
     if error:
-        line = (f"  vs float32   {error.get('method', 'forward')} at N = {error['buffer']}: {error['relative_rms']:.2g} relative RMS, max "
-                f"{error['max_abs']:.2g} (peak {error['peak']:.2g}), STFT distance {error['stft_distance']:.2g}")
+        line = (f"  vs float32   {error.get('method', 'forward')} at N = {error['buffer']}: "
+                f"{error['relative_rms']:.2g} relative RMS, max {error['max_abs']:.2g} (peak {error['peak']:.2g}), STFT distance {error['stft_distance']:.2g}")
         if error.get("buffer_dependence"):
             b = error["buffer_dependence"]
             line += f"; N = {b['buffers'][1]} differs from N = {b['buffers'][0]} by {b['relative_rms']:.2g}"
