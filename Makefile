@@ -55,7 +55,8 @@ bench: setup build
 	@PYTHONPATH=tests/python/support $(NNPLUG) bench streaming --models thirdparty:rave_autoencoder_bench --buffer-sizes 512,2048,8192 \
 		--seconds 3 --rounds 3 --markdown docs/bench-streaming-thirdparty.md
 	@$(NNPLUG) bench plugin --model python/nnplug/data/default.ts --model rave-v2 --markdown docs/bench-plugin.md
-	@$(NNPLUG) bench plugin --model rave-v2 --model rave-v2-fp16 --buffer-sizes 2048,4096,8192,16384 --block-sizes 512 \
+	@$(NNPLUG) bench plugin --model rave-v2 --model rave-v2-fp16 --model rave-v2-int8 --buffer-sizes 2048,4096,8192,16384 \
+		--block-sizes 512 \
 		--modes sync --runners libtorch-cpp,libtorch-python,pedalboard --channels 1 --no-memory \
 		--seconds 6 --rounds 3 --markdown docs/bench-plugin-buffers.md
 	@$(NNPLUG) bench readme docs/performance.md docs/bench-plugin.md docs/bench-plugin-buffers.md \

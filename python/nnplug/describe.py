@@ -353,6 +353,17 @@ def format_info(info: ModelInfo) -> str:
     if meta.get("weights") == "float16":
         lines.append(f"  precision    float16 weights in {meta.get('half_layers')} wide layers (output changed by "
                      f"{meta.get('half_rounding_error', 0):.2g} relative RMS against float32)")
+    if meta.get("weights") == "int8":
+        lines.append(f"  precision    int8 weights in {meta.get('int8_layers')} wide layers (>= "
+                     f"{meta.get('int8_min_weights')} weights), activations quantized per call")
+    error = meta.get("precision_error")
+    if error:
+        line = (f"  vs float32   {error.get('method', 'forward')} at N = {error['buffer']}: "
+                f"{error['relative_rms']:.2g} relative RMS, max {error['max_abs']:.2g} (peak {error['peak']:.2g}), STFT distance {error['stft_distance']:.2g}")
+        if error.get("buffer_dependence"):
+            b = error["buffer_dependence"]
+            line += f"; N = {b['buffers'][1]} differs from N = {b['buffers'][0]} by {b['relative_rms']:.2g}"
+        lines.append(line)
     delays = {n: m.get("delay") for n, m in (info.metadata or {}).get("methods", {}).items()} \
         if info.kind != "neutone" else {}
     if info.methods:

@@ -84,6 +84,14 @@ def half_weights_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def int8_weights_model(tmp_path_factory) -> Path:
+    from nnplug.export import export
+    path = tmp_path_factory.mktemp("int8") / "wide-int8.ts"
+    export(wide_model(), str(path), sample_rate=SR, name="wide-int8", weights="int8", verbose=False)
+    return path
+
+
+@pytest.fixture(scope="session")
 def stochastic_model(tmp_path_factory) -> Path:
     io = {"in_channels": 1, "in_ratio": 1, "out_channels": 1, "out_ratio": 1, "delay": 0}
     meta = json.dumps({"format_version": 1, "name": "noisy-gain", "sample_rate": SR, "ratio": 1, "delay": 0,

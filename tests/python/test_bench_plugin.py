@@ -86,3 +86,21 @@ def test_tables_go_between_their_readme_markers():
     out = splice(text, "plugin", "| new |\n")
     assert "| new |" in out and "old" not in out and out.endswith("x<!-- bench-streaming:end -->")
     assert splice(out, "plugin", "| newer |").count("bench-plugin:begin") == 1
+
+
+def test_int8_target_compares_with_the_float32_model_at_the_same_buffer():
+    from nnplug.bench.plugin import split_weights_suffix
+    from nnplug.bench.plugin_report import int8_targets
+    assert split_weights_suffix("rave-v2-int8") == ("rave-v2", "int8")
+    assert split_weights_suffix("rave-v2-fp16") == ("rave-v2", "float16")
+    assert split_weights_suffix("rave-v2") == ("rave-v2", "float32")
+
+    def report(model, n, cpu):
+        return Report(model, f"{model}.ts", n, 1, 1, 1.0, 1, 1.0,
+                      rows=[Row(model, "pedalboard", "Synchronous", 512, n, 1, seconds_per_audio_second=cpu)])
+
+    lines = int8_targets([report("m", 2048, 0.30), report("m", 4096, 0.20), report("m-int8", 2048, 0.10),
+                          report("m-int8", 4096, 0.08), report("other-int8", 2048, 0.01)])
+    assert len(lines) == 2
+    assert lines[0].startswith("PASS: m-int8 pedalboard sync block 512 N=2048: 0.333")
+    assert lines[1].startswith("MISS: m-int8 pedalboard sync block 512 N=4096: 0.400")

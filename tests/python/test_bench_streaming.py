@@ -20,3 +20,18 @@ def test_bench_rows_report_errors_of_each_method():
         assert by_method[buffer, "overlap-add 50%"].delay == buffer // 2
     assert all(r.seconds_per_audio_second > 0 for r in rows)
     assert markdown(rows).count("\n") == len(rows) + 1
+
+
+def test_verdict_fails_only_beyond_the_rounds_spread():
+    """A run fails when an alternative beat cached in every round; rounds on both sides of
+    cached are a tie (reported, not failed); slower in every round passes."""
+    from nnplug.bench.streaming import Row, ties, verdict
+
+    def row(method, low, median, high):
+        return Row("seed", 2048, method, 0.01, median, low, high, 0.0, 0.0, 7)
+
+    rows = [row("cached", 1.0, 1.0, 1.0), row("context-window", 0.88, 0.93, 1.06),
+            row("overlap-add 25%", 1.2, 1.4, 1.5), row("overlap-add 50%", 0.85, 0.9, 0.97)]
+    problems = verdict(rows)
+    assert len(problems) == 1 and "overlap-add 50%" in problems[0] and "every round" in problems[0]
+    assert [t.split(": ")[1].split(" ties")[0] for t in ties(rows)] == ["context-window"]

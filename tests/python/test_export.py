@@ -14,7 +14,8 @@ from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buf
 
 META_KEYS = {"format_version", "name", "author", "description", "version", "sample_rate", "ratio", "delay",
              "methods", "channels", "latent_size", "streaming", "deterministic", "torch_version",
-             "weights_sha256", "weights", "half_layers", "half_rounding_error"}
+             "weights_sha256", "weights", "half_layers", "half_rounding_error", "int8_layers", "int8_min_weights",
+             "precision_error"}
 
 
 def load_with_meta(path):
@@ -368,13 +369,88 @@ def test_float16_weights(tmp_path):
         export(model, str(tmp_path / "w.ts"), sample_rate=44100, name="w", weights="int4", verbose=False)
 
 
-def test_inspect_names_float16_weights(tmp_path):
+def test_int8_weights(tmp_path):
+    """weights="int8": the wide layers keep int8 weights and one float32 scale per output row, and
+    the file holds no float32 copy of them; its error against float32 is in the metadata, and that
+    figure holds on a signal export never saw; the output depends on the buffer size (per-call
+    activation scales) by about as much as the metadata says. A model without a wide layer is
+    refused."""
+    from support.models import wide_model
+    from nnplug.runtime import plugin_execution
+    from nnplug.streaming.int8 import INT8_MIN_WEIGHTS
+    model = wide_model()
+    f32, i8 = tmp_path / "f32.ts", tmp_path / "i8.ts"
+    export(model, str(f32), sample_rate=44100, name="wide", verbose=False)
+    meta = export(model, str(i8), sample_rate=44100, name="wide", weights="int8", verbose=False)
+    assert meta["weights"] == "int8" and meta["int8_layers"] == 2 and meta["int8_min_weights"] == INT8_MIN_WEIGHTS
+    a, b = torch.jit.load(str(f32)), torch.jit.load(str(i8))
+    wide = [(256, 128, 4), (256, 256, 3)]
+    assert sorted(tuple(p.shape) for p in b.parameters() if p.dtype == torch.int8) == wide
+    assert not any(tuple(p.shape) in wide for p in b.parameters() if p.dtype != torch.int8)
+    assert sorted(tuple(p.shape) for n, p in b.named_parameters() if n.endswith("weight_scale")) == [(256,), (512,)]
+    assert os.path.getsize(i8) < os.path.getsize(f32) - 0.9 * 3 * (256 * 256 * 3 + 256 * 128 * 4)
+    error = meta["precision_error"]
+    assert error["buffer"] == 1024 and error["buffer_dependence"]["buffers"] == [1024, 4096]
+    assert 0 < error["weights_only_relative_rms"] < error["relative_rms"] < 1e-2
+    assert error["stft_distance"] > 0 and 0 < error["max_abs"] < 0.05 * error["peak"]
+
+    x = 0.5 * torch.randn(1, 1, 1024 * 12, generator=torch.Generator().manual_seed(7))
+    with plugin_execution():
+        ya, yb = run_in_buffers(a.forward, x, [1024]), run_in_buffers(b.forward, x, [1024])
+        b.reset()
+        yb_short = run_in_buffers(b.forward, x, [64])
+    cut = slice(1024, None)      # past the start, where both streams begin from silence
+    fresh = float((yb - ya)[..., cut].norm() / ya[..., cut].norm())
+    assert 0.5 < fresh / error["relative_rms"] < 2, (fresh, error)
+    assert not torch.equal(yb, yb_short)
+    dependence = float((yb_short - yb)[..., cut].norm() / yb[..., cut].norm())
+    assert 0.25 < dependence / error["buffer_dependence"]["relative_rms"] < 4, (dependence, error)
+    with pytest.raises(ExportError, match="changes nothing"):
+        export(SeedAutoencoder().eval(), str(tmp_path / "s.ts"), sample_rate=44100, name="s", weights="int8",
+               verbose=False)
+
+
+def test_int8_stream_check_catches_a_stream_off_by_one_sample(tmp_path):
+    """The int8 file's stream is checked against the rounded offline model within a tolerance
+    derived from the activation quantization: a reference one sample late must fail it."""
+    import copy
+
+    import torch.nn.functional as F
+    from support.models import wide_model
+    from nnplug.export.checks import validate_file
+    from nnplug.export.methods import convert_method
+    from nnplug.streaming.int8 import round_to_int8
+    path = tmp_path / "i8.ts"
+    export(wide_model(), str(path), sample_rate=44100, name="wide", weights="int8", verbose=False)
+    rounded = wide_model()
+    round_to_int8(rounded)
+    infos = {"forward": convert_method(copy.deepcopy(rounded), "forward", 1)}
+    report = validate_file(str(path), rounded, infos, 16, expect_deterministic=True, verbose=False, quantized=True)
+    assert 0 < report.relative_rms["forward"] < 1e-2
+
+    class OneLate(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return F.pad(self.inner(x), (1, 0))[..., :-1]
+
+    with pytest.raises(ExportError, match="beyond what quantizing"):
+        validate_file(str(path), OneLate(rounded), infos, 16, expect_deterministic=True, verbose=False,
+                      quantized=True)
+
+
+@pytest.mark.parametrize("weights", ["float16", "int8"])
+def test_inspect_names_rounded_weights(tmp_path, weights):
     from support.models import wide_model
     from nnplug.describe import format_info, inspect_file
-    path = tmp_path / "f16.ts"
-    export(wide_model(), str(path), sample_rate=44100, name="wide", weights="float16", verbose=False)
+    path = tmp_path / f"{weights}.ts"
+    export(wide_model(), str(path), sample_rate=44100, name="wide", weights=weights, verbose=False)
     text = format_info(inspect_file(str(path), measure=False))
-    assert "float16 weights in 2 wide layers" in text and "sha256 ok" in text
+    assert f"{weights} weights in 2 wide layers" in text and "sha256 ok" in text
+    assert "vs float32   forward at N = 1024:" in text and "STFT distance" in text
+    assert ("N = 4096 differs from N = 1024" in text) == (weights == "int8")
 
 
 def test_export_scripts_the_wrapper_once_and_records_the_final_metadata(tmp_path, monkeypatch):

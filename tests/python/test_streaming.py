@@ -481,6 +481,43 @@ def test_half_weights_stream_the_rounded_model(batch):
     assert torch.equal(streamed, scripted)
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_int8_weights_stream_the_rounded_model(batch):
+    """store_int8: wide cached convs (a conv, a transposed conv) keep int8 weights (|q| <= 127, each
+    row reaching 127) and fbgemm's dynamic int8 kernel. The grid is idempotent: rounding twice
+    changes nothing, which is how store_int8 recognises rounded weights and leaves float32 ones
+    alone. The stream differs from the rounded offline model by the activation quantization only
+    (7 bits per call: well under 1 %), and eager and scripted compute the same bits."""
+    from support.models import wide_model
+    from nnplug.streaming.int8 import round_to_int8, store_int8
+    model = wide_model()
+    assert store_int8(ns.convert(model)) == 0           # float32 weights: not on the grid, not touched
+    assert round_to_int8(model) == 2
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert round_to_int8(model) == 2
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    stream = ns.convert(model)
+    assert store_int8(stream) == 2
+    layers = [m for m in stream.modules() if isinstance(m, (ns.CachedConv1d, ns.CachedConvTranspose1d))
+              and m.int8_weights]
+    assert sorted(type(m).__name__ for m in layers) == ["CachedConv1d", "CachedConvTranspose1d"]
+    for m in layers:
+        rows = m.weight.reshape(m.weight.size(0), -1)
+        rows = rows.t() if isinstance(m, ns.CachedConvTranspose1d) else rows
+        assert m.weight.dtype == torch.int8 and int(rows.abs().max()) == 127
+        assert torch.equal(rows.abs().amax(1), torch.full((rows.size(0),), 127, dtype=torch.int8))
+    x = torch.randn(batch, 1, 64 * 60, generator=torch.Generator().manual_seed(batch))
+    with torch.no_grad():
+        offline = model(x)
+        streamed = run_in_buffers(stream, x, [64, 256, 128])
+        stream.reset()
+        scripted = run_in_buffers(torch.jit.script(stream), x, [64, 256, 128])
+    left, right = interior_margins(stream.receptive_field)
+    cmp = compare_shifted(offline, streamed, stream.delay, left, right)
+    assert 0 < cmp.max_abs_error <= 1e-2 * cmp.max_abs_reference, cmp
+    assert torch.equal(streamed, scripted)
+
+
 def test_activations_are_inlined_as_functions():
     """Stateless activations leave the converted graph as function calls (no submodule call per
     activation); an activation with state or options it cannot copy (PReLU's weight, an in-place

@@ -58,11 +58,15 @@ def test_validate_bit_identical(which, vst3, default_model, seed_model, tmp_path
     assert json.loads((report / "report.json").read_text())["ok"] is True
 
 
-def test_float16_weights_bit_identical(vst3, half_weights_model):
-    """A file with float16 wide layers (fbgemm's fp16 kernel, weights packed on the first call,
-    which the plugin makes at load) plays bit-identically to the same file run in Python, in
-    both hosts, both modes, a fixed and a changing block size."""
-    result = run_validate(vst3, half_weights_model, blocks=[512, "changing"], modes=["Synchronous", "Worker thread"],
+@pytest.mark.parametrize("weights", ["float16", "int8"])
+def test_rounded_weights_bit_identical(vst3, weights, request):
+    """A file with float16 or int8 wide layers (fbgemm's fp16 or dynamic int8 kernel, weights
+    packed on the first call, which the plugin makes at load) plays bit-identically to the same
+    file run in Python, in both hosts, both modes, a fixed and a changing block size. For int8
+    this holds although each call quantizes its input with its own range: the plugin's libtorch
+    runs the same ops on the same buffers of N."""
+    model = request.getfixturevalue("half_weights_model" if weights == "float16" else "int8_weights_model")
+    result = run_validate(vst3, model, blocks=[512, "changing"], modes=["Synchronous", "Worker thread"],
                           long_signal=False, settings=False, log=lambda s: None)
     assert result.ok and result.deterministic is True, [r for r in result.rows if not r.ok][:3]
     assert {(r.host, r.mode, r.block) for r in result.rows} >= {
@@ -208,6 +212,21 @@ def test_measure_shift_finds_the_exact_lag():
         dc = ref - 0.4          # a large DC offset (untrained models) must not fool it
         assert measure_shift(shifted(dc, k, 5000), dc, 2000) == k
     assert measure_shift(np.zeros((2, 100), np.float32), ref, 50) is None
+
+
+def test_measure_shift_sees_past_a_call_rate_component():
+    """An output with steps every model buffer (int8 files: one activation scale per call)
+    correlates best at lags off by multiples of the buffer when the steps before what the render
+    shows are strong; told the buffer size, measure_shift confirms those lags moved back."""
+    rng = np.random.default_rng(0)
+    period, k = 128, 4000
+    ref = 0.1 * rng.standard_normal((1, 6000 + k))
+    ref[0, k % period:k:period] += 50.0     # strong steps before the part the render shows
+    ref[0, k::period] += 1.0                # weak ones in it
+    ref = ref.astype(np.float32)
+    y = shifted(ref, k, 6000)
+    assert measure_shift(y, ref, 4200) != k           # the correlation alone is fooled
+    assert measure_shift(y, ref, 4200, period=period) == k
 
 
 def test_what_the_plugin_played_is_checked_against_the_contract(seed_model):  # noqa: F811

@@ -173,21 +173,32 @@ def measure_memory(host: str, bundle: Path, instances: int, sr: float, block: in
 
 
 # ---------------------------------------------------------------------------------------------
+WEIGHT_SUFFIXES = {"-fp16": "float16", "-int8": "int8"}
+
+
+def split_weights_suffix(name: str) -> tuple:
+    """'rave-v2-int8' -> ('rave-v2', 'int8'); a name without a weights suffix is float32."""
+    for suffix, weights in WEIGHT_SUFFIXES.items():
+        if name.endswith(suffix):
+            return name[:-len(suffix)], weights
+    return name, "float32"
+
+
 def exported_model(name: str, directory: Path, progress: Callable[[str], None] = lambda s: None) -> Path:
     """A named benchmark architecture (`nnplug.models.MODEL_CONFIGS`, e.g. rave-v2:
     RAVE v2 proportions, 37 M parameters, ratio 2048), seeded, noise off, exported with the
     current streaming kernels; NAME-fp16 exports it with float16 wide-layer weights
-    (`export(weights="float16")`). Cached in `directory`; re-exported when a streaming or model
+    (`export(weights="float16")`), NAME-int8 with int8 ones (`export(weights="int8")`). Cached in `directory`; re-exported when a streaming or model
     source file is newer than the file."""
     import torch
 
     import nnplug
     from nnplug.export import export
     from nnplug.models import MODEL_CONFIGS, build_model, set_randomness
-    architecture, weights = (name[:-len("-fp16")], "float16") if name.endswith("-fp16") else (name, "float32")
+    architecture, weights = split_weights_suffix(name)
     if architecture not in MODEL_CONFIGS:
         raise ValueError(f"unknown model {name!r}: a .ts file or one of {list(MODEL_CONFIGS)} "
-                         "(each also as NAME-fp16: float16 weights in the wide layers)")
+                         "(each also as NAME-fp16 or NAME-int8: float16 or int8 weights in the wide layers)")
     path = Path(directory) / f"{name}.ts"
     pkg = Path(nnplug.__file__).parent
     sources = [p for d in ("streaming", "models", "export") for p in (pkg / d).glob("*.py")]

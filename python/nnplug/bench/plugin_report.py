@@ -155,6 +155,28 @@ def targets(reports: Sequence[Report], block: int = 512, max_ratio: float = 1.05
             ok = r.times_real_time >= min_speed
             lines.append(f"{'PASS' if ok else 'MISS'}: {rep.model} {r.runner} sync block {block}: "
                          f"{r.times_real_time:.2f}x real time, batch {r.batch} (target >= {min_speed}x)")
+    return lines + int8_targets(reports, block)
+
+
+def int8_targets(reports: Sequence[Report], block: int = 512, max_fraction: float = 0.35) -> List[str]:
+    """Issue 18's target: NAME-int8 in pedalboard costs at most `max_fraction` of NAME's CPU time
+    at the same N, both measured in this run (medians of their rounds)."""
+    def cpu(rep: Report) -> float:
+        return next((r.seconds_per_audio_second for r in rep.rows if r.runner == "pedalboard"
+                     and r.mode == "Synchronous" and r.block == block), float("nan"))
+
+    lines = []
+    for rep in reports:
+        if not rep.model.endswith("-int8"):
+            continue
+        base = next((b for b in reports if b.model == rep.model[:-len("-int8")] and b.buffer == rep.buffer), None)
+        if base is None:
+            continue
+        fraction = cpu(rep) / cpu(base)
+        if fraction == fraction:
+            lines.append(f"{'PASS' if fraction <= max_fraction else 'MISS'}: {rep.model} pedalboard sync block {block} "
+                         f"N={rep.buffer}: {fraction:.3f} of {base.model}'s CPU time in this run "
+                         f"(target <= {max_fraction})")
     return lines
 
 

@@ -48,7 +48,7 @@ def run_streaming(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from nnplug.bench.streaming import as_dicts, bench_model, markdown, verdict
+    from nnplug.bench.streaming import as_dicts, bench_model, markdown, ties, verdict
     from nnplug.models import build_model, set_randomness
 
     from nnplug.export import ExportError, load_factory
@@ -79,6 +79,8 @@ def run_streaming(args: argparse.Namespace) -> int:
             f.write(f"`nnplug bench streaming --models {args.models} --buffer-sizes {args.buffer_sizes} --seconds {args.seconds:g} "
                     f"--rounds {args.rounds}`, one thread; load at the end of the run: {_load()}\n\n{table}\n")
     print(json.dumps(as_dicts(rows), indent=2) if args.json else table)
+    for t in ties(rows):
+        print(f"note: {t}", file=sys.stderr)
     problems = verdict(rows)
     for p in problems:
         print(f"FAIL: {p}", file=sys.stderr)
@@ -98,8 +100,8 @@ def register_plugin(which: argparse._SubParsersAction) -> None:
     p.add_argument("--plugin", help="the built nnplug.vst3 (default: the one `nnplug build` makes)")
     p.add_argument("--model", action="append", metavar="MODEL",
                    help="a .ts file, or a name from --models of `bench streaming` (e.g. rave-v2: exported once "
-                        "to out/bench/), with -fp16 appended for float16 weights in its wide layers (e.g. "
-                        "rave-v2-fp16); repeat for several (default: the shipped default model)")
+                        "to out/bench/), with -fp16 or -int8 appended for float16 or int8 weights in its wide layers "
+                        "(e.g. rave-v2-fp16, rave-v2-int8); repeat for several (default: the shipped default model)")
     add_block_sizes(p, "32,128,512,2048", "host block sizes (default: 32,128,512,2048)")
     add_deprecated_alias(p, "--blocks", "--block-sizes")
     add_modes(p)
@@ -121,7 +123,8 @@ def register_plugin(which: argparse._SubParsersAction) -> None:
 def run_plugin(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from nnplug.bench.plugin import RUNNERS, as_dicts, bench_plugin, exported_model, markdown, targets
+    from nnplug.bench.plugin import (RUNNERS, as_dicts, bench_plugin, exported_model, markdown, split_weights_suffix,
+                                     targets)
     from nnplug.hosts import default_bundle
 
     plugin = Path(args.plugin) if args.plugin else default_bundle()
@@ -129,14 +132,14 @@ def run_plugin(args: argparse.Namespace) -> int:
         raise UserError(f"plugin bundle not found: {plugin} (run `nnplug build`)")
     models = []
     for m in (args.model or [str(Path(__file__).resolve().parents[1] / "data" / "default.ts")]):
-        if m.removesuffix("-fp16") in MODEL_CONFIGS and not Path(m).is_file():
+        if split_weights_suffix(m)[0] in MODEL_CONFIGS and not Path(m).is_file():
             models.append(exported_model(m, Path("out") / "bench",
                                          progress=lambda s: print(f"[bench] {s}", file=sys.stderr, flush=True)))
         elif Path(m).is_file():
             models.append(Path(m))
         else:
             raise UserError(f"model not found: {m} (a .ts file or one of {list(MODEL_CONFIGS)}, "
-                            "each also as NAME-fp16)")
+                            "each also as NAME-fp16 or NAME-int8)")
     blocks = parse_sizes(args.block_sizes, "--block-sizes")
     modes = parse_modes(args.modes, args)
     runners = [r.strip() for r in args.runners.split(",") if r.strip()]

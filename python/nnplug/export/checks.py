@@ -21,10 +21,17 @@ from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buf
 # stale sample is off by the order of the signal itself.
 EXACT_TOLERANCE = 1e-4
 
+# int8 files (dynamic activation quantization): the stream may differ from the offline model
+# with rounded weights by up to this many times what the same file, run on the whole test signal
+# in one call, differs from its float twin (`_quantized_tolerance`).
+QUANTIZED_RMS_FACTOR = 2.0
+QUANTIZED_MAX_FACTOR = 4.0
+
 
 @dataclass
 class ValidationReport:
     max_errors: Dict[str, float] = field(default_factory=dict)
+    relative_rms: Dict[str, float] = field(default_factory=dict)     # int8 files only
     deterministic: bool = True
     notes: List[str] = field(default_factory=list)
 
@@ -127,8 +134,34 @@ def _check_determinism(loaded, path: str, infos: Dict[str, MethodInfo], ratio: i
         else "NOT deterministic: outputs differ between fresh loads (randomness on)", verbose)
 
 
+def _quantized_tolerance(loaded, name: str, info: MethodInfo, x: torch.Tensor) -> tuple:
+    """(relative RMS, max abs) tolerances for a stream of a file whose layers quantize their
+    input per call (int8), against the offline model with the same rounded weights.
+
+    What the activation quantization alone does is measured without any offline model or delay:
+    the file run on the whole signal in one call against its float twin (the same streaming
+    graph computing with the dequantized weights in float32) run the same way. In that one call
+    every int8 layer quantizes with the range of the whole signal, the coarsest step any call can
+    have; a stream's calls see parts of it, so their steps are no coarser and their error is of
+    the same size or smaller. The tolerance is that error times QUANTIZED_RMS_FACTOR (RMS) and
+    QUANTIZED_MAX_FACTOR (the largest error, a noisier statistic), plus float32 rounding. A wrong
+    delay, a stale or misaligned sample is off by the order of the signal, far above it."""
+    from nnplug.export.quality import relative_rms
+    from nnplug.export.randomness import noise_layers
+    from nnplug.streaming.int8 import float_twin
+    whole = run_stream(loaded, name, x, [x.size(-1)])
+    twin = float_twin(info.stream)
+    for layer in noise_layers(twin):      # as in the loaded file during this check
+        layer.enabled = False
+    with torch.no_grad():
+        exact = twin(x)
+    peak = float(exact.abs().max())
+    return (QUANTIZED_RMS_FACTOR * relative_rms(whole, exact) + EXACT_TOLERANCE,
+            QUANTIZED_MAX_FACTOR * float((whole - exact).abs().max()) + EXACT_TOLERANCE * max(peak, 1.0))
+
+
 def _check_streaming_equals_offline(loaded, reference: nn.Module, infos: Dict[str, MethodInfo], ratio: int,
-                                    report: ValidationReport, verbose: bool) -> None:
+                                    report: ValidationReport, verbose: bool, quantized: bool = False) -> None:
     for name, info in infos.items():
         x = test_signal(info, ratio, compare_length(info, ratio), 2, seed=2)
         step = ratio // info.in_ratio
@@ -138,6 +171,9 @@ def _check_streaming_equals_offline(loaded, reference: nn.Module, infos: Dict[st
         if tuple(ref.shape) != tuple(streamed.shape):
             raise ExportError(f"method '{name}': offline output {tuple(ref.shape)} but streamed {tuple(streamed.shape)} "
                               f"for input {tuple(x.shape)}")
+        if quantized:
+            _check_quantized_stream(loaded, name, info, x, ref, streamed, report, verbose)
+            continue
         left, right = interior_margins(info.receptive_field, info.in_ratio / info.out_ratio)
         try:
             cmp = compare_shifted(ref, streamed, info.delay, left, right)
@@ -154,9 +190,30 @@ def _check_streaming_equals_offline(loaded, reference: nn.Module, infos: Dict[st
                               "nnplug.streaming.convert and compare")
 
 
+def _check_quantized_stream(loaded, name: str, info: MethodInfo, x: torch.Tensor, ref: torch.Tensor,
+                            streamed: torch.Tensor, report: ValidationReport, verbose: bool) -> None:
+    from nnplug.export.quality import aligned, relative_rms
+    rms_tol, max_tol = _quantized_tolerance(loaded, name, info, x)
+    ref_cut, got = aligned(ref, streamed, info)
+    rms, worst = relative_rms(got, ref_cut), float((got - ref_cut).abs().max())
+    report.max_errors[name] = worst
+    report.relative_rms[name] = rms
+    log(f"{name}: streaming == offline (int8 weights) shifted by {info.delay} samples within the activation "
+        f"quantization: relative RMS {rms:.3g} (tolerance {rms_tol:.3g}), max error {worst:.3g} (tolerance "
+        f"{max_tol:.3g}), {got.size(-1)} samples/channel", verbose)
+    if not (rms <= rms_tol and worst <= max_tol):
+        raise ExportError(f"method '{name}': the streamed output differs from the offline one (shifted by "
+                          f"{info.delay}) by {rms:.3g} relative RMS, {worst:.3g} at most, beyond what quantizing "
+                          f"the activations explains (tolerances {rms_tol:.3g}, {max_tol:.3g}, from the same file "
+                          "run on the whole signal in one call against its float twin): the model has an operation "
+                          "that does not stream")
+
+
 def validate_file(path: str, offline: nn.Module, infos: Dict[str, MethodInfo], ratio: int,
-                  expect_deterministic: bool, verbose: bool = True) -> ValidationReport:
-    """Reload `path` and check it against the offline model. Raises ExportError."""
+                  expect_deterministic: bool, verbose: bool = True, quantized: bool = False) -> ValidationReport:
+    """Reload `path` and check it against the offline model. Raises ExportError. `quantized`:
+    the file quantizes activations per call (int8 weights): streaming == offline within the
+    activation quantization (`_quantized_tolerance`) instead of float32 rounding."""
     report = ValidationReport()
     try:
         loaded = torch.jit.load(path)
@@ -175,6 +232,6 @@ def validate_file(path: str, offline: nn.Module, infos: Dict[str, MethodInfo], r
         report.notes.append("streaming == offline not checked: the model has randomness nnplug cannot switch off")
         log(report.notes[-1], verbose)
         return report
-    _check_streaming_equals_offline(loaded, without_noise(offline), infos, ratio, report, verbose)
+    _check_streaming_equals_offline(loaded, without_noise(offline), infos, ratio, report, verbose, quantized)
     set_loaded_randomness(loaded, True)
     return report

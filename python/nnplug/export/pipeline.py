@@ -12,19 +12,21 @@ import torch
 import torch.nn as nn
 
 from nnplug import streaming as ns
-from nnplug.contract import METADATA_FILE
-from nnplug.export.checks import deterministic_as_built, rounding_error, validate_file
+from nnplug.contract import AUTO_BUFFER_SIZE, METADATA_FILE
+from nnplug.export.checks import compare_length, deterministic_as_built, rounding_error, test_signal, validate_file
 from nnplug.export.errors import ExportError, log
 from nnplug.export.methods import (SUPPORTED_METHODS, MethodInfo, check_contract, common_ratio, convert_method,
                                    guess_in_channels)
 from nnplug.export.randomness import noise_layers
 from nnplug.export.weights import share_identical_weights, weights_sha256
 from nnplug.export.wrapper import wrapper_class
+from nnplug.export.quality import precision_error
 from nnplug.streaming.half import HALF_MIN_WEIGHTS, round_to_half, store_half
+from nnplug.streaming.int8 import INT8_MIN_WEIGHTS, round_to_int8, store_int8
 from nnplug.streaming.reparam import plain_copy
 
 FORMAT_VERSION = 1
-WEIGHT_FORMATS = ("float32", "float16")
+WEIGHT_FORMATS = ("float32", "float16", "int8")
 DEFAULT_METHODS = ("forward", "encode", "decode")
 
 
@@ -45,11 +47,22 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
     `nnplug.streaming.half.HALF_MIN_WEIGHTS` weights) as float16, run with fbgemm's fp16 kernel:
     about half the memory traffic, which is what such layers are bound by on short buffers. The
     file is then the model with those weights rounded to float16, and is validated against it.
+
+    weights="int8" stores the wide layers' weights (convs of at least
+    `nnplug.streaming.int8.INT8_MIN_WEIGHTS` weights) as int8 with one scale per output row, run
+    with fbgemm's dynamic int8 kernel, which also quantizes each call's input to 7 bits. The file
+    holds no float32 copy of those weights. It is validated against the model with those weights
+    rounded, within the activation quantization (`checks._quantized_tolerance`).
+
+    For both, the metadata's `precision_error` is the file's error against the float32 model
+    (relative RMS, max, multi-resolution STFT distance) streamed at the plugin's Auto buffer.
     """
     methods = _checked_arguments(model, sample_rate, name, methods, weights)
-    model, unrounded, half_layers = _plain_model(model, weights)
+    model, unrounded, rounded_layers = _plain_model(model, weights)
+    half_layers = rounded_layers if weights == "float16" else 0
+    int8_layers = rounded_layers if weights == "int8" else 0
     noisy = _set_noise(model, noise, seed)
-    infos = _convert_methods(model, methods, dict(in_channels or {}), store_in_half=bool(half_layers))
+    infos = _convert_methods(model, methods, dict(in_channels or {}), weights if rounded_layers else "float32")
     check_contract(infos)
     ratio = common_ratio(infos)
     f = infos["forward"]
@@ -64,10 +77,13 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
         "noise": bool(noise and noisy), "torch_version": torch.__version__.split("+")[0],
         "weights": weights, "half_layers": half_layers,
         "half_rounding_error": rounding_error(unrounded, model, infos, ratio) if half_layers else 0.0,
-        "weights_sha256": "",
+        "int8_layers": int8_layers, "int8_min_weights": INT8_MIN_WEIGHTS if int8_layers else 0,
+        "precision_error": None, "weights_sha256": "",
     }
     attributes = {"ratio": ratio, "delay": f.delay, "latent_size": latent_size, "channels": f.in_channels}
     scripted = _script(infos, sample_rate, attributes)
+    if rounded_layers:
+        meta["precision_error"] = _precision_error(unrounded, model, scripted, infos, ratio, weights)
     # The digest and the determinism are facts about the scripted module; the metadata that
     # records them is a str attribute, set once they are known (no second scripting).
     meta["weights_sha256"] = weights_sha256(scripted)
@@ -82,12 +98,19 @@ def export(model: nn.Module, path: str, *, sample_rate: int, name: str, author: 
         log(f"float16 weights in {half_layers} wide layers: the output changes by "
             f"{meta['half_rounding_error']:.2g} (relative RMS, offline, noise off) against float32 weights; the "
             "model validated below is the one with those weights rounded", verbose)
+    if int8_layers:
+        e = meta["precision_error"]
+        log(f"int8 weights in {int8_layers} wide layers (>= {INT8_MIN_WEIGHTS} weights): streamed at N = "
+            f"{e['buffer']}, the output differs from the float32 model by {e['relative_rms']:.2g} relative RMS "
+            f"(max {e['max_abs']:.2g} at peak {e['peak']:.2g}, STFT distance {e['stft_distance']:.2g}; the weights "
+            f"alone {e['weights_only_relative_rms']:.2g}); at N = {e['buffer_dependence']['buffers'][1]} it differs "
+            f"from N = {e['buffer']} by {e['buffer_dependence']['relative_rms']:.2g}", verbose)
     log(f"{name}: methods {list(infos)}, ratio {ratio}, delay {f.delay} samples "
         f"({1000 * f.delay / sample_rate:.1f} ms at {sample_rate} Hz), latent {latent_size}, "
         f"noise {'on (seeded)' if meta['noise'] else ('off' if noisy else 'none')}", verbose)
     _write_checked(scripted, path, meta_json,
                    lambda tmp: validate_file(tmp, model, infos, ratio, expect_deterministic=meta["deterministic"],
-                                             verbose=verbose))
+                                             verbose=verbose, quantized=bool(int8_layers)))
     log(f"wrote {path} ({os.path.getsize(path) / 1e6:.2f} MB)", verbose)
     return meta
 
@@ -113,23 +136,35 @@ def _checked_arguments(model: nn.Module, sample_rate, name: str, methods: Sequen
     return methods
 
 
+def _precision_error(original: nn.Module, rounded: nn.Module, scripted: torch.jit.ScriptModule,
+                     infos: Dict[str, MethodInfo], ratio: int, weights: str) -> Dict:
+    """`quality.precision_error` on the first method, export's test signal (seed 3), at the
+    plugin's Auto buffer; for int8 also against 4x that buffer."""
+    name, info = next(iter(infos.items()))
+    buffer = -(-max(AUTO_BUFFER_SIZE, ratio) // ratio) * ratio
+    x = test_signal(info, ratio, max(compare_length(info, ratio), 16 * ratio, 8 * buffer), 1, seed=3)
+    return precision_error(original, rounded, scripted, name, info, x, buffer,
+                           compare_buffer=4 * buffer if weights == "int8" else 0)
+
+
 def _plain_model(model: nn.Module, weights: str) -> tuple:
-    """(plain float32 copy, possibly with wide weights rounded to float16; the copy before
+    """(plain float32 copy, possibly with wide weights rounded to float16 or int8; the copy before
     rounding, or None; the number of layers rounded)."""
     # weight norm folded: old-style weight norm cannot even be deep-copied
     try:
         model = plain_copy(model).cpu().float()
     except ns.ConversionError as e:
         raise ExportError(str(e)) from e
-    if weights != "float16":
+    if weights == "float32":
         return model, None, 0
     unrounded = copy.deepcopy(model)
-    half_layers = round_to_half(model)
-    if not half_layers:
-        raise ExportError(f"weights='float16' changes nothing here: no convolution of the model has "
-                          f"{HALF_MIN_WEIGHTS} weights or more (smaller layers run faster in float32); "
+    rounded, threshold = (round_to_half(model), HALF_MIN_WEIGHTS) if weights == "float16" else \
+        (round_to_int8(model), INT8_MIN_WEIGHTS)
+    if not rounded:
+        raise ExportError(f"weights='{weights}' changes nothing here: no convolution of the model has "
+                          f"{threshold} weights or more (smaller layers run faster in float32); "
                           "export with float32 weights")
-    return model, unrounded, half_layers
+    return model, unrounded, rounded
 
 
 def _set_noise(model: nn.Module, noise: bool, seed: Optional[int]) -> list:
@@ -144,15 +179,17 @@ def _set_noise(model: nn.Module, noise: bool, seed: Optional[int]) -> list:
 
 
 def _convert_methods(model: nn.Module, methods: List[str], in_channels: Dict[str, int],
-                     store_in_half: bool) -> Dict[str, MethodInfo]:
+                     weights: str) -> Dict[str, MethodInfo]:
     """Each method converted to streaming, in the caller's order. Encode goes before decode so
     that decode's input channels can be encode's output channels."""
     infos: Dict[str, MethodInfo] = {}
     latent = None
     for m in sorted(methods, key=DEFAULT_METHODS.index):
         infos[m] = convert_method(model, m, in_channels.get(m) or guess_in_channels(model, m, latent))
-        if store_in_half:
+        if weights == "float16":
             store_half(infos[m].stream)
+        elif weights == "int8":
+            store_int8(infos[m].stream)
         if m == "encode":
             latent = infos[m].out_channels
     return {m: infos[m] for m in methods}

@@ -21,6 +21,11 @@ is the memory's. Such a layer can keep its weights as float16 and multiply them 
 fp16 kernel (fp32 activations and sums, weights widened on the fly): half the bytes to read.
 The layer then computes exactly what a float32 layer with the float16-rounded weights computes,
 up to float32 summation order.
+
+Int8 weights (`store_int8`, opt-in at export): the same layers keep int8 weights with one scale
+per output row and multiply with fbgemm's dynamic int8 kernel, a quarter of the bytes. That
+kernel also quantizes each call's input rows to 7 bits (`nnplug.streaming.int8` says why and what
+it costs), so unlike float16 the result depends on what each call holds.
 """
 
 from typing import Final, Optional
@@ -49,6 +54,27 @@ def _keep_weights_half(layer: nn.Module) -> None:
     layer.weight = nn.Parameter(layer.weight.detach().half(), requires_grad=False)
     layer.half_weights = True
     layer.matmul_max_len = layer.batched_max_len = _ALWAYS
+
+
+def _keep_weights_int8(layer: nn.Module, q: torch.Tensor, scale: torch.Tensor, reduce_range: bool) -> None:
+    """What `store_int8` does to either cached conv: int8 weights and their per-row scales
+    (`nnplug.streaming.int8.int8_grid`) in place of the float32 ones, and the matmul kernel for
+    every input. `weight_scale` exists only on such layers: the int8 branches are compiled only
+    where `int8_weights` is True."""
+    if layer.groups != 1 or q.dtype != torch.int8 or q.shape != layer.weight.shape:
+        raise ValueError("int8 weights need groups == 1 and an int8 tensor of the weights' shape")
+    layer.weight = nn.Parameter(q.detach().clone(), requires_grad=False)
+    layer.weight_scale = nn.Parameter(scale.detach().float().clone(), requires_grad=False)
+    layer.int8_weights = True
+    layer.int8_reduce_range = bool(reduce_range)
+    layer.matmul_max_len = layer.batched_max_len = _ALWAYS
+
+
+def _prepack_int8(rows: torch.Tensor, scale: torch.Tensor, bias: Optional[torch.Tensor]) -> PackedWeights:
+    """fbgemm's packed int8 weights from (rows, reduced) int8 values and one scale per row."""
+    zero_points = torch.zeros(rows.size(0), dtype=torch.long)
+    weight = torch._make_per_channel_quantized_tensor(rows, scale.double(), zero_points, 0)
+    return torch.ops.quantized.linear_prepack(weight, bias)
 
 
 class _PastSamples(nn.Module):
@@ -102,6 +128,8 @@ class CachedConv1d(_PastSamples):
     matmul_max_len: Final[int]
     batched_max_len: Final[int]
     half_weights: Final[bool]
+    int8_weights: Final[bool]
+    int8_reduce_range: Final[bool]
     packed: Optional[PackedWeights]
     columns_min_len: Final[int]
 
@@ -132,17 +160,31 @@ class CachedConv1d(_PastSamples):
         # they save (`nnplug bench streaming --models seed`).
         self.columns_min_len = 1024 if self.groups == 1 and self.stride > 1 and 8 <= channels and row <= 256 else 0
         self.half_weights = False
+        self.int8_weights = False
+        self.int8_reduce_range = True
         self.packed = None
 
     def store_half(self) -> None:
         """Keep the weights as float16 and multiply with fbgemm's fp16 kernel (module docstring)."""
         _keep_weights_half(self)
 
+    def store_int8(self, q: torch.Tensor, scale: torch.Tensor, reduce_range: bool = True) -> None:
+        """Keep int8 weights q (C_out, C_in, k) with one scale per output channel and multiply
+        with fbgemm's dynamic int8 kernel (module docstring)."""
+        _keep_weights_int8(self, q, scale, reduce_range)
+
     def _packed(self) -> PackedWeights:
         packed = self.packed
         if packed is None:
             packed = torch.ops.quantized.linear_prepack_fp16(
                 self.weight.float().reshape(self.weight.size(0), -1), self.bias)
+            self.packed = packed
+        return packed
+
+    def _packed_int8(self) -> PackedWeights:
+        packed = self.packed
+        if packed is None:
+            packed = _prepack_int8(self.weight.reshape(self.weight.size(0), -1), self.weight_scale, self.bias)
             self.packed = packed
         return packed
 
@@ -197,7 +239,9 @@ class CachedConv1d(_PastSamples):
             taps = taps[:, :, :, :: self.dilation]                                   # B, C, T_out, k
         batch, steps = taps.size(0), taps.size(2)
         rows = taps.permute(0, 2, 1, 3).reshape(batch * steps, x.size(1) * k)       # B*T_out, C*k
-        if self.half_weights:
+        if self.int8_weights:
+            y = torch.ops.quantized.linear_dynamic(rows, self._packed_int8(), self.int8_reduce_range)  # bias included
+        elif self.half_weights:
             y = torch.ops.quantized.linear_dynamic_fp16(rows, self._packed())         # bias included
         else:
             y = torch.mm(rows, self.weight.reshape(self.weight.size(0), -1).t())     # B*T_out, C_out
@@ -229,6 +273,8 @@ class CachedConvTranspose1d(_PastSamples):
     poly_min_len: Final[int]
     poly_phases: Final[int]
     half_weights: Final[bool]
+    int8_weights: Final[bool]
+    int8_reduce_range: Final[bool]
     packed: Optional[PackedWeights]
 
     def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int,
@@ -273,14 +319,25 @@ class CachedConvTranspose1d(_PastSamples):
         self.poly_weight = nn.Parameter(poly_weight, requires_grad=False)
         self.poly_bias = nn.Parameter(poly_bias, requires_grad=False)
         self.half_weights = False
+        self.int8_weights = False
+        self.int8_reduce_range = True
         self.packed = None
+
+    def _drop_polyphase(self) -> None:
+        self.poly_min_len = 0
+        self.poly_weight = nn.Parameter(torch.zeros(0), requires_grad=False)
+        self.poly_bias = nn.Parameter(torch.zeros(0), requires_grad=False)
 
     def store_half(self) -> None:
         """Keep the weights as float16 and multiply with fbgemm's fp16 kernel (module docstring)."""
         _keep_weights_half(self)
-        self.poly_min_len = 0
-        self.poly_weight = nn.Parameter(torch.zeros(0), requires_grad=False)
-        self.poly_bias = nn.Parameter(torch.zeros(0), requires_grad=False)
+        self._drop_polyphase()
+
+    def store_int8(self, q: torch.Tensor, scale: torch.Tensor, reduce_range: bool = True) -> None:
+        """Keep int8 weights q (C_in, C_out, k) with one scale per output channel and tap (C_out * k
+        scales, channel-major) and multiply with fbgemm's dynamic int8 kernel (module docstring)."""
+        _keep_weights_int8(self, q, scale, reduce_range)
+        self._drop_polyphase()
 
     def _packed(self) -> PackedWeights:
         packed = self.packed
@@ -288,6 +345,15 @@ class CachedConvTranspose1d(_PastSamples):
             # (B*T, C_in) x (C_in, C_out*k), as a linear layer: weights (C_out*k, C_in); bias after the fold
             packed = torch.ops.quantized.linear_prepack_fp16(
                 self.weight.float().reshape(self.weight.size(0), -1).t().contiguous(), None)
+            self.packed = packed
+        return packed
+
+    def _packed_int8(self) -> PackedWeights:
+        packed = self.packed
+        if packed is None:
+            # as `_packed`: rows (C_out*k) of C_in weights; bias after the fold
+            packed = _prepack_int8(self.weight.reshape(self.weight.size(0), -1).t().contiguous(), self.weight_scale,
+                                   None)
             self.packed = packed
         return packed
 
@@ -315,7 +381,9 @@ class CachedConvTranspose1d(_PastSamples):
         k = self.weight.size(2)
         batch, steps = x.size(0), x.size(-1)
         inputs = x.transpose(1, 2).reshape(batch * steps, x.size(1))                  # B*T, C_in
-        if self.half_weights:
+        if self.int8_weights:
+            rows = torch.ops.quantized.linear_dynamic(inputs, self._packed_int8(), self.int8_reduce_range)
+        elif self.half_weights:
             rows = torch.ops.quantized.linear_dynamic_fp16(inputs, self._packed())
         else:
             rows = torch.mm(inputs, self.weight.reshape(self.weight.size(0), -1))     # B*T, C_out*k

@@ -34,11 +34,14 @@ def shifted(a: np.ndarray, k: int, length: int) -> np.ndarray:
     return out
 
 
-def measure_shift(y: np.ndarray, ref: np.ndarray, window: int) -> Optional[int]:
+def measure_shift(y: np.ndarray, ref: np.ndarray, window: int, period: int = 0) -> Optional[int]:
     """k such that y[:, t] == ref[:, t + k] best (|k| <= window); None when y or ref is silent.
 
     Cross-correlates the first differences (a DC offset, common in untrained models, would
-    otherwise dominate), then confirms the strongest candidates sample by sample."""
+    otherwise dominate), then confirms the strongest candidates sample by sample. `period` > 0
+    (the model buffer N): also confirm each candidate moved by multiples of it, since an output
+    with a component at the call rate (int8 files quantize each call's input with its own scale)
+    correlates as well at those lags."""
     from scipy.signal import correlate, correlation_lags
     a, b = np.diff(ref.astype(np.float64).sum(0)), np.diff(y.astype(np.float64).sum(0))
     if not np.any(a) or not np.any(b):
@@ -50,8 +53,11 @@ def measure_shift(y: np.ndarray, ref: np.ndarray, window: int) -> Optional[int]:
     if corr.size == 0 or corr.max() == 0:
         return None
     best, best_err = None, math.inf
-    for i in np.argsort(corr)[::-1][:20]:
-        k = int(lags[i])
+    top = [int(lags[i]) for i in np.argsort(corr)[::-1][:20]]
+    if period > 0:
+        top = sorted({k + j * period for k in top for j in range(-(window // period) - 1, window // period + 2)
+                      if abs(k + j * period) <= window})
+    for k in top:
         err = float(np.mean(np.abs(y - shifted(ref, k, y.shape[1]))))
         if err < best_err:
             best, best_err = k, err
@@ -100,7 +106,7 @@ def compare(host: Host, mode: str, block, signal: Signal, y: np.ndarray, ref: np
     c = reported if host.compensates_latency else 0
     want_len = T
     window = reported + 2 * n + 64
-    ks = measure_shift(y, ref, window)
+    ks = measure_shift(y, ref, window, period=n)
     notes: List[str] = []
     if facts.delay_known:
         D = facts.delay
