@@ -454,6 +454,19 @@ def test_long_buffers_take_the_polyphase_kernel_exactly(monkeypatch, batch):
         assert calls and all(n >= 256 for n in calls), (k, s, p, calls)
 
 
+def _stream_eager_and_scripted(model, stream, batch):
+    """The stream, eager and scripted, on noise in changing buffers, and its comparison with the
+    offline model (shifted by the stream's delay, away from the edges)."""
+    x = torch.randn(batch, 1, 64 * 60, generator=torch.Generator().manual_seed(batch))
+    with torch.no_grad():
+        offline = model(x)
+        streamed = run_in_buffers(stream, x, [64, 256, 128])
+        stream.reset()
+        scripted = run_in_buffers(torch.jit.script(stream), x, [64, 256, 128])
+    left, right = interior_margins(stream.receptive_field)
+    return streamed, scripted, compare_shifted(offline, streamed, stream.delay, left, right)
+
+
 @pytest.mark.parametrize("batch", [1, 2])
 def test_half_weights_stream_the_rounded_model(batch):
     """store_half: wide cached convs (a conv, a transposed conv) keep float16 weights and the
@@ -469,14 +482,7 @@ def test_half_weights_stream_the_rounded_model(batch):
     assert store_half(stream) == 2
     cached = [m for m in stream.modules() if isinstance(m, (ns.CachedConv1d, ns.CachedConvTranspose1d))]
     assert sorted(type(m).__name__ for m in cached if m.half_weights) == ["CachedConv1d", "CachedConvTranspose1d"]
-    x = torch.randn(batch, 1, 64 * 60, generator=torch.Generator().manual_seed(batch))
-    with torch.no_grad():
-        offline = model(x)
-        streamed = run_in_buffers(stream, x, [64, 256, 128])
-        stream.reset()
-        scripted = run_in_buffers(torch.jit.script(stream), x, [64, 256, 128])
-    left, right = interior_margins(stream.receptive_field)
-    cmp = compare_shifted(offline, streamed, stream.delay, left, right)
+    streamed, scripted, cmp = _stream_eager_and_scripted(model, stream, batch)
     assert cmp.max_abs_error <= 1e-5 * cmp.max_abs_reference, cmp
     assert torch.equal(streamed, scripted)
 
@@ -506,14 +512,7 @@ def test_int8_weights_stream_the_rounded_model(batch):
         rows = rows.t() if isinstance(m, ns.CachedConvTranspose1d) else rows
         assert m.weight.dtype == torch.int8 and int(rows.abs().max()) == 127
         assert torch.equal(rows.abs().amax(1), torch.full((rows.size(0),), 127, dtype=torch.int8))
-    x = torch.randn(batch, 1, 64 * 60, generator=torch.Generator().manual_seed(batch))
-    with torch.no_grad():
-        offline = model(x)
-        streamed = run_in_buffers(stream, x, [64, 256, 128])
-        stream.reset()
-        scripted = run_in_buffers(torch.jit.script(stream), x, [64, 256, 128])
-    left, right = interior_margins(stream.receptive_field)
-    cmp = compare_shifted(offline, streamed, stream.delay, left, right)
+    streamed, scripted, cmp = _stream_eager_and_scripted(model, stream, batch)
     assert 0 < cmp.max_abs_error <= 1e-2 * cmp.max_abs_reference, cmp
     assert torch.equal(streamed, scripted)
 
