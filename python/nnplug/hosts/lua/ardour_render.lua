@@ -1,0 +1,85 @@
+-- nnplug: open a session made by ardour_new_session.lua, (optionally) put nnplug on its track,
+-- export the session range offline (freewheel) and save the session.
+-- Run by nnplug.hosts.ardour:  ardour7-lua THIS SESSION_DIR NAME BLOCK EXPORT_DIR PLUGIN_UID
+-- with the rest in environment variables (strings from Python, parsed here):
+--   NNPLUG_ADD_PLUGIN   "1": add the VST3 first in the track's chain (pre-fader); else it is
+--                       already there (a saved session, reopened)
+--   NNPLUG_PARAMS       "index=normalized;..." parameter values, VST3-normalized (0..1)
+--   NNPLUG_AUTOMATION   "index:sample=value,sample=value,..." one automation lane, played
+--   NNPLUG_SAVE         "1": save the session after the export
+-- Lines starting "NNPLUG " are read back by Python.
+local dir, name, block, export_dir, uid = arg[1], arg[2], tonumber(arg[3]), arg[4], arg[5]
+
+-- Milestones go to a file as well as stdout: ardour7-lua (7.3) now and then aborts with a heap
+-- error while it shuts down, after the work is done, and then stdout's buffer is lost.
+local function milestone(word)
+  print("NNPLUG " .. word)
+  local f = assert(io.open(export_dir .. "/nnplug-progress.txt", "a"))
+  f:write(word .. "\n")
+  f:close()
+end
+
+local backend = AudioEngine:set_backend("None (Dummy)", "", "")
+assert(backend, "nnplug: Ardour's None (Dummy) audio backend is not available")
+backend:set_device_name("Silence")
+backend:set_buffer_size(block)
+
+assert(load_session(dir, name), "nnplug: Ardour could not load the session " .. dir)
+local track = Session:route_by_name("nnplug")
+assert(not track:isnil(), "nnplug: the session has no track named nnplug")
+
+local plugin
+if os.getenv("NNPLUG_ADD_PLUGIN") == "1" then
+  plugin = ARDOUR.LuaAPI.new_plugin(Session, uid, ARDOUR.PluginType.VST3, "")
+  assert(not plugin:isnil(), "nnplug: Ardour does not know the VST3 plugin " .. uid .. " (not scanned?)")
+  assert(track:add_processor_by_index(plugin, 0, nil, true) == 0, "nnplug: Ardour could not add the plugin")
+else
+  plugin = track:nth_plugin(0)
+  assert(not plugin:isnil(), "nnplug: the saved session has no plugin on its track")
+end
+
+for index, value in string.gmatch(os.getenv("NNPLUG_PARAMS") or "", "(%d+)=([^;]+)") do
+  assert(ARDOUR.LuaAPI.set_processor_param(plugin, tonumber(index), tonumber(value)),
+         "nnplug: Ardour refused parameter " .. index)
+end
+
+local lane = os.getenv("NNPLUG_AUTOMATION") or ""
+if lane ~= "" then
+  local index, points = string.match(lane, "^(%d+):(.*)$")
+  local al, cl, _ = ARDOUR.LuaAPI.plugin_automation(plugin, tonumber(index))
+  assert(not al:isnil(), "nnplug: no automation lane for parameter " .. index)
+  cl:clear_list()
+  for at, value in string.gmatch(points, "(%d+)=([^,]+)") do
+    cl:add(Temporal.timepos_t(tonumber(at)), tonumber(value), false, false)
+  end
+  al:set_automation_state(ARDOUR.AutoState.Play)
+end
+
+-- The model loads while Ardour activates the plugin; a plugin that reports no latency after
+-- ten seconds has failed (its status, read from the saved state, says why).
+local waited = 0
+while plugin:signal_latency() == 0 and waited < 10 do
+  sleep(0.1)
+  waited = waited + 0.1
+end
+-- Let the session settle before the export: right after loading, the export reads silence
+-- from the track (measured: an export started at once was all zeros, one after a second of
+-- idle playing held the region).
+sleep(tonumber(os.getenv("NNPLUG_SETTLE") or "1"))
+
+milestone(string.format("block=%d rate=%d latency=%d track_latency=%d preroll=%s",
+                    Session:get_block_size(), Session:nominal_sample_rate(), plugin:signal_latency(),
+                    track:signal_latency(), tostring(ARDOUR.config():get_export_preroll())))
+
+local export = Session:simple_export()
+export:set_folder(export_dir)
+assert(export:set_preset("6e6e706c-7567-4000-8000-000000000002"), "nnplug: the export preset is missing")
+assert(export:run_export(), "nnplug: Ardour's export failed")
+milestone("exported")
+
+if os.getenv("NNPLUG_SAVE") == "1" then
+  Session:save_state("", false, false, false, false, false)
+  milestone("saved")
+end
+close_session()
+milestone("closed")
