@@ -279,6 +279,9 @@ class ArdourHost(Host):
         session = self._new_session()
         embed_signal(session, x, int(self.sample_rate))
         y = self.export(session, int(block), add_plugin=True, save=True)
+        if not np.any(y) and np.any(x):
+            # never retried: a silent export is a failure to look at (see ardour_render.lua)
+            raise ArdourError(f"Ardour exported silence for a non-silent input (session {session})")
         if progress is not None:
             progress(x.shape[1])
         return y[:, :x.shape[1]]

@@ -62,10 +62,11 @@ while plugin:signal_latency() == 0 and waited < 10 do
   sleep(0.1)
   waited = waited + 0.1
 end
--- Let the session settle before the export: right after loading, the export reads silence
--- from the track (measured: an export started at once was all zeros, one after a second of
--- idle playing held the region).
-sleep(tonumber(os.getenv("NNPLUG_SETTLE") or "1"))
+-- Ardour applies a change to a track's processors (and the latency it brings) in its process
+-- thread and refills the track's disk buffers after it; an export started before that reads
+-- silence from the track (measured: every export started at once was all zeros). Let the
+-- engine run some cycles first (Python also refuses an all-silent export of a non-silent input).
+assert(ARDOUR.LuaAPI.wait_for_process_callback(64, 20000), "nnplug: Ardour's engine is not running")
 
 milestone(string.format("block=%d rate=%d latency=%d track_latency=%d preroll=%s",
                     Session:get_block_size(), Session:nominal_sample_rate(), plugin:signal_latency(),
