@@ -154,6 +154,58 @@ def test_48k_session_for_a_44k_model_matches_pedalboard_bit_for_bit(staged):
     assert np.array_equal(y, yp)
 
 
+STEP = 34 * 735   # 24990: 735 samples = 64 ticks at 120 bpm, 44.1 kHz (a point on Ardour's musical-time grid)
+
+
+def step_mix(total: int, block: int, at: int, to: float) -> np.ndarray:
+    """The mix (0..1) the plugin plays for a dry/wet lane stepping from 100 % to `to` inside the
+    block holding sample `at` (export samples), as Ardour feeds it and the plugin smooths it:
+    * Ardour hands the plugin one lane value per cycle, the value at (within one tick of) the
+      cycle's end; cycles are whole blocks of the export timeline (the pre-roll plus the
+      latency is a whole number of blocks). Measured with ramps at blocks 64, 256 and 1024;
+    * the plugin ramps over each block from the previous block's value to this one, reaching
+      it on the block's last sample (plugin/src/Engine.cpp, mixOutput).
+    The step lies well inside one block, so every cycle sees 100 % or `to`, both on the
+    parameter's 0.1 % grid: no rounding of the lane enters the result."""
+    k = at // block
+    mix = np.ones(total)
+    i = np.arange(1, block + 1)
+    mix[k * block:(k + 1) * block] = (1.0 + (to - 1.0) * i / block)[:max(0, min(block, total - k * block))]
+    mix[(k + 1) * block:] = to
+    return mix
+
+
+@daw
+@pytest.mark.parametrize("block", [64, 256, 1024])
+def test_dry_wet_automation_lane_renders_as_the_smoothing_says(ardour, default_model, block):
+    """A dry/wet lane stepping from 100 % to 50 % (two points 12 samples apart, in the sine
+    sweep, at least 20 samples from any block end at these buffer sizes) against its analytic
+    result: validate's reference (wet) and the input (dry) mixed as step_mix says, to
+    validate's settings tolerance (8 float32 ulps of the peak; the plugin mixes in float32, the
+    analysis in float64). Before the step's block the export is the wet reference bit for bit."""
+    from nnplug.validate.compare import compare_settings
+    facts = contract.read(default_model)
+    x = suite(SR).audio
+    assert all(20 <= STEP % b and STEP % b + 12 <= b - 20 for b in (64, 256, 1024))
+    ardour.set_param("dry_wet", 100.0)
+    ardour.set_automation("dry_wet", [(0, 100.0), (STEP, 100.0), (STEP + 12, 50.0)])
+    try:
+        y = ardour.render(x, block)
+    finally:
+        ardour.set_automation("dry_wet", None)
+    latency, n = ardour.reported_latency(), ardour.status().buffer_size
+    wet = expected(facts, x, latency, block, n)
+    mix = step_mix(x.shape[1], block, STEP, 0.5)
+    want = wet.astype(np.float64) * mix + x.astype(np.float64) * (1.0 - mix)
+    row = compare_settings(y, want, "ardour", block, "dry_wet lane 100 % -> 50 %")
+    assert row.ok, (row.max_abs_diff, row.tolerance)
+    before = (STEP // block) * block
+    assert np.array_equal(y[:, :before], wet[:, :before])
+    # the lane moved the mix: after the step the output is neither wet nor dry
+    after = before + 2 * block
+    assert np.max(np.abs(y[:, after:after + 2000] - wet[:, after:after + 2000])) > 1e-2
+
+
 def test_ardour_missing_is_one_line_saying_how_to_install_it(vst3, default_model, tmp_path):
     """No daw marker: runs in `make test`, where Ardour need not be installed (PATH without it)."""
     bin_dir = tmp_path / "bin"
