@@ -164,7 +164,7 @@ def run_validate(plugin: Union[str, Path], model: Union[str, Path], *, hosts: Se
                 setting_rows += check_settings(host, facts, signals[0], get_ref,
                                                blocks=getattr(host, "SETTINGS_BLOCKS", SETTINGS_BLOCKS))
             host.set_params(UNITY)
-            for abort in getattr(host, "shutdown_aborts", []):   # hosts/ardour.py: Ardour's own aborts
+            for abort in getattr(host, "aborts", []):   # hosts/ardour.py: Ardour's own aborts
                 log(f"{hname}: note: {abort}")
             host.close()
     return Result(asdict(facts), rows, setting_rows, deterministic, statement, time.time() - t_start, plots)
