@@ -228,7 +228,7 @@ class ArdourHost(Host):
         if done.returncode != 0:
             if finished is not None and finished():
                 self.aborts.append(f"{script}: exit {done.returncode} after its work was done: "
-                                            f"{log.strip().splitlines()[-1] if log.strip() else ''}")
+                                   f"{log.strip().splitlines()[-1] if log.strip() else ''}")
             else:
                 raise ArdourAbort(f"Ardour aborted ({script}, exit {done.returncode}) before its work was done: "
                                   f"{log.strip().splitlines()[-1] if log.strip() else ''}")
