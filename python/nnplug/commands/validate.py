@@ -14,8 +14,8 @@ def register(subparsers) -> None:
     add_deprecated_flag(p, "--stress", "stress", "`nnplug stress`")
     p.add_argument("--host", choices=("pedalboard", "dawdreamer", "all", "ardour"), default="all",
                    help="all: pedalboard and DawDreamer (default). ardour: a headless Ardour 7 session per "
-                        "render, exported offline (install it with scripts/setup.sh --daw); synchronous mode, "
-                        "parameters at unity, buffer sizes 64,256,1024 unless --block-sizes says otherwise")
+                        "render, exported offline (install it with scripts/setup.sh --daw); buffer sizes "
+                        "64,256,1024 unless --block-sizes says otherwise")
     add_block_sizes(p, None, "comma-separated host block sizes; 'changing' adds a changing sequence (pedalboard) "
                              "(default: 1,32,64,100,256,333,512,1000,2048,4096,changing; with --host ardour: "
                              "64,256,1024)")
@@ -53,10 +53,6 @@ def run(args) -> int:
     else:
         blocks = parse_sizes(args.block_sizes, "--block-sizes", words=("changing",))
     modes = parse_modes(args.modes, args)
-    if args.host == "ardour" and modes != ["Synchronous"]:
-        log_note = "inference_mode is not automatable, so Ardour shows no control for it: the Ardour host renders sync"
-        print(f"nnplug: note: {log_note}", file=sys.stderr)
-        modes = ["Synchronous"]
     log = (lambda s: print(s, file=sys.stderr)) if args.json else print
     try:
         result = run_validate(args.plugin, args.model, hosts=hosts, blocks=blocks, modes=modes, inputs=args.input,

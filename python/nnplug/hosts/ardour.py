@@ -56,7 +56,7 @@ TRACK = "nnplug"
 SESSION = "nnplug"
 # Ardour 7 counts time in superclock ticks: 282 240 000 per second (temporal/superclock.h).
 SUPERCLOCK = 282_240_000
-RETRIES = 2   # an export ardour7-lua aborted is played again at most this many times (see export)
+RETRIES = 4   # an export ardour7-lua aborted is played again at most this many times (see export)
 INSTALL_HINT = "install it with `scripts/setup.sh --daw` (Debian package `ardour`, 7.x)"
 # The export: 32-bit float WAV at the session rate, no dither, no normalisation, no silence
 # trimmed or added, no tags. Ardour reads these from its configuration's export folder.
@@ -103,7 +103,7 @@ EXPORT_PRESET = f"""<?xml version="1.0" encoding="UTF-8"?>
 """
 # The plugin parameters Ardour lists (the automatable ones), in the order it numbers them.
 # The others (buffer_size, inference_mode, mono_mode) are not automatable, so Ardour shows no
-# control for them; they stay at their defaults here.
+# control for them: the host writes them into the plugin's state in the session.
 ARDOUR_PARAMS = ["input_gain", "output_gain", "dry_wet", "on_failure",
                  *[f"latent_{kind}_{i}" for i in range(1, 9) for kind in ("scale", "bias")]]
 
@@ -250,12 +250,10 @@ class ArdourHost(Host):
 
     # -- parameters ----------------------------------------------------------------------------
     def set_param(self, pid: str, value) -> None:
-        p = param(pid)
-        v = p.check(value)
-        if pid not in ARDOUR_PARAMS and v != p.default:
-            raise ValueError(f"{pid} is not automatable: Ardour shows no control for it, so the Ardour host "
-                             f"plays it at its default ({p.default}); got {v!r}")
-        self._values[pid] = v
+        """Automatable parameters go through Ardour's controls; the others (buffer_size,
+        inference_mode, mono_mode: Ardour shows no control for them) into the plugin's state in
+        the session, which the plugin restores when Ardour loads it, as from any saved project."""
+        self._values[pid] = param(pid).check(value)
 
     def get_param(self, pid: str) -> Union[float, str]:
         p = param(pid)
@@ -290,6 +288,11 @@ class ArdourHost(Host):
         x = np.ascontiguousarray(x, dtype=np.float32)
         session = self._new_session()
         embed_signal(session, x, int(self.sample_rate))
+        structural = {k: str(float(param(k).choices.index(v))) for k, v in self._values.items()
+                      if k not in ARDOUR_PARAMS}
+        if structural:   # <PARAM id=.. value=..>: a choice is stored as its index
+            from .status import with_state_fields
+            set_session_plugin_state(session, with_state_fields(session_plugin_state(session), params=structural))
         y = self.export(session, int(block), apply_params=True, save=True)
         if not np.any(y) and np.any(x):
             # never retried: a silent export is a failure to look at (see ardour_render.lua)
