@@ -363,7 +363,10 @@ class ArdourHost(Host):
         wavs = sorted(out.glob("*.wav"))
         if len(wavs) != 1:
             raise ArdourError(f"Ardour's export wrote {len(wavs)} WAV files in {out}, expected one")
-        y, rate = read_wav(wavs[0])
+        import warnings
+        with warnings.catch_warnings():   # Ardour's float WAVs carry a PEAK chunk scipy does not read
+            warnings.filterwarnings("ignore", message="Chunk \\(non-data\\) not understood")
+            y, rate = read_wav(wavs[0])
         if rate != int(self.sample_rate):
             raise ArdourError(f"Ardour exported at {rate} Hz, not {int(self.sample_rate)}")
         return y
