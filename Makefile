@@ -9,7 +9,7 @@ CONFIG ?= Release
 # threads oversubscribe (measured 7-12 s per training step instead of 0.3 s) and gain nothing.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: setup demo test test-python build bench clean
+.PHONY: setup setup-daw demo test test-python test-daw build bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,7 +22,7 @@ demo: setup
 
 test: setup build
 	@$(VENV)/bin/ruff check python tests
-	@$(PY) -m pytest -q
+	@$(PY) -m pytest -q -m "not daw"
 	@cd $(BUILD_DIR) && ctest --output-on-failure -C $(CONFIG)
 	@$(MAKE) --no-print-directory test-asan
 
@@ -48,7 +48,15 @@ soak: setup build
 # The pure-Python tests, without building the plugin (make test runs them all)
 test-python: setup
 	@$(VENV)/bin/ruff check python tests
-	@$(PY) -m pytest -q -m "not needs_plugin"
+	@$(PY) -m pytest -q -m "not needs_plugin and not daw"
+
+# The plugin in a real DAW: headless Ardour 7 sessions (tests marked `daw`, tests/python/test_ardour.py).
+# setup-daw installs Ardour (apt) on top of what `make setup` installs.
+setup-daw:
+	@bash scripts/setup.sh --daw
+
+test-daw: setup-daw build
+	@$(PY) -m pytest -q -m daw
 
 bench: setup build
 	@$(NNPLUG) bench streaming --markdown docs/bench-streaming.md

@@ -84,6 +84,20 @@ void NnplugProcessor::render (juce::AudioBuffer<float>& buffer, bool bypassed)
     if (offline)
         loader.waitUntilIdle();   // offline renders must not depend on timing
 
+    // A DAW's offline render (export, bounce, freewheel) plays from where its transport starts
+    // rolling: the stream restarts there. Otherwise what the model's caches hold, and the phase
+    // of its strides, would depend on how long the plugin ran before (idle blocks while the
+    // session loaded, earlier exports), and the same session would export different bits each
+    // time (tests/python/test_ardour.py exports a saved session twice).
+    // Live playback keeps its stream; hosts without a playhead (pedalboard) are unaffected.
+    bool playing = false;
+    if (auto* head = getPlayHead())
+        if (auto position = head->getPosition())
+            playing = position->getIsPlaying();
+    if (offline && playing && ! wasPlaying)
+        engines.requestRestart();
+    wasPlaying = playing;
+
     nnplug::readControls (apvts, controls);
     controls.bypass.store (bypassed);
     if (! bypassed && engines.current() == nullptr && loader.failedToLoad()

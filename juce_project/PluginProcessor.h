@@ -66,6 +66,7 @@ private:
     nnplug::EngineSwitch engines;
     nnplug::ModelLoader loader;   // after engines: stopped before they go
     bool restoringState = false;
+    bool wasPlaying = false;   // audio thread: the host's transport was rolling in the last block
 
     void parameterChanged (const juce::String& id, float value) override;
     void render (juce::AudioBuffer<float>&, bool bypassed);

@@ -13,6 +13,12 @@ PYTHON=${PYTHON:-python3}
 # from lilv-utils show what a lilv host finds). Only asked of apt when one is missing.
 APT_PACKAGES=(juce-modules-source lv2-dev libgtest-dev cmake ninja-build pkg-config g++ xvfb espeak-ng
               liblilv-dev lilv-utils)
+# `--daw`: also Ardour 7 (Debian's `ardour`, ~90 MB with its data; ardour7-lua runs it headless),
+# for `make test-daw` and `nnplug validate --host ardour`. Only asked for on the machines that
+# validate in a DAW (CI does): it is large.
+if [ "${1:-}" = "--daw" ]; then
+    APT_PACKAGES+=(ardour)
+fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

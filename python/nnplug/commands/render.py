@@ -7,13 +7,18 @@ from nnplug.commands.options import add_block_sizes, add_deprecated_alias, add_o
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("render", help="render a WAV file through the plugin in pedalboard or DawDreamer")
+    p = subparsers.add_parser("render", help="render a WAV file through the plugin in pedalboard, DawDreamer "
+                                             "or a headless Ardour session")
     p.add_argument("--plugin", required=True, type=Path, help="the built bundle (.../VST3/nnplug.vst3)")
     p.add_argument("--model", type=Path, help="a .ts model, staged into a private copy of the bundle "
                                               "(default: the model staged in the bundle)")
     p.add_argument("--input", required=True, type=Path, help="input WAV (mono or stereo)")
     add_output(p, "output WAV (32-bit float)", required=True, type=Path)
-    p.add_argument("--host", choices=("pedalboard", "dawdreamer"), default="pedalboard")
+    p.add_argument("--host", choices=("pedalboard", "dawdreamer", "ardour"), default="pedalboard",
+                   help="ardour: a headless Ardour 7 session, exported offline at the block size "
+                        "(scripts/setup.sh --daw installs it); --session-dir keeps the session")
+    p.add_argument("--session-dir", type=Path, metavar="DIR",
+                   help="with --host ardour: copy the rendered Ardour session (audio, plugin state) to DIR")
     add_block_sizes(p, "512", "the host block size: one, for one output file (default 512)")
     add_deprecated_alias(p, "--block-size", "--block-sizes")
     p.add_argument("--sample-rate", type=int, help="host sample rate (default: the input's; the input is "
@@ -64,6 +69,11 @@ def run(args) -> int:
         x = resample(x, sr_in, sr)
     total = x.shape[1]
 
+    if args.host == "ardour":
+        from nnplug.hosts.ardour import find_ardour
+        find_ardour()   # Ardour missing: one line saying how to install it
+    elif args.session_dir is not None:
+        raise UserError("--session-dir needs --host ardour")
     with staged_bundle(args.plugin, args.model) as bundle:
         try:
             host = open_host(args.host, bundle, sr)
@@ -71,7 +81,10 @@ def run(args) -> int:
             raise UserError(f"{args.host} cannot load {args.plugin}: {str(e).splitlines()[0]}")
         if args.preset is not None:
             host.load_preset(args.preset)
-        host.set_params(params)
+        try:
+            host.set_params(params)
+        except ValueError as e:   # a parameter the host cannot set (hosts/ardour.py)
+            raise UserError(str(e))
         bar = None
         if not args.no_progress:
             from tqdm import tqdm
@@ -85,13 +98,19 @@ def run(args) -> int:
             bar.close()
         latency = host.reported_latency()
         status = host.status()
+        if args.session_dir is not None:
+            import shutil
+            shutil.copytree(host.last_session, args.session_dir, dirs_exist_ok=True)
+            print(f"Ardour session: {args.session_dir}")
+        host.close()
     if not status.ok:
         # the plugin passed the input through dry (or silence): not a render of the model
         raise UserError(f"the plugin did not play the model: {status.message or 'no model loaded'}")
     if not np.all(np.isfinite(y)):
         raise UserError("the plugin produced NaN/Inf")
     write_wav(args.output, y, sr)
-    comp = "compensated by pedalboard" if host.compensates_latency else "not compensated: output starts that much late"
+    comp = (f"compensated by {args.host}" if host.compensates_latency
+            else "not compensated: output starts that much late")
     print(f"wrote {args.output}: {y.shape[1]} samples x {y.shape[0]} ch at {sr} Hz, {args.host}, block {block_size}; "
           f"latency {latency} samples ({comp}); {secs:.2f} s ({secs / (total / sr):.3f} x real time)")
     return 0

@@ -12,9 +12,13 @@ def register(subparsers) -> None:
     p.add_argument("--plugin", required=True, type=Path, help="the built bundle (.../VST3/nnplug.vst3)")
     p.add_argument("--model", type=Path, help="the .ts model (staged into a private copy of the bundle); required")
     add_deprecated_flag(p, "--stress", "stress", "`nnplug stress`")
-    p.add_argument("--host", choices=("pedalboard", "dawdreamer", "all"), default="all")
+    p.add_argument("--host", choices=("pedalboard", "dawdreamer", "all", "ardour"), default="all",
+                   help="all: pedalboard and DawDreamer (default). ardour: a headless Ardour 7 session per "
+                        "render, exported offline (install it with scripts/setup.sh --daw); buffer sizes "
+                        "64,256,1024 unless --block-sizes says otherwise")
     add_block_sizes(p, None, "comma-separated host block sizes; 'changing' adds a changing sequence (pedalboard) "
-                             "(default: 1,32,64,100,256,333,512,1000,2048,4096,changing)")
+                             "(default: 1,32,64,100,256,333,512,1000,2048,4096,changing; with --host ardour: "
+                             "64,256,1024)")
     add_modes(p)
     p.add_argument("--input", type=Path, action="append", default=[], metavar="WAV",
                    help="a WAV file rendered too, at every block size (repeatable)")
@@ -46,8 +50,11 @@ def run(args) -> int:
     if args.model is None:
         raise UserError("--model is required")
     hosts = ["pedalboard", "dawdreamer"] if args.host == "all" else [args.host]
+    if args.host == "ardour":
+        from nnplug.hosts.ardour import ArdourHost, find_ardour
+        find_ardour()   # Ardour missing: one line saying how to install it
     if args.block_sizes is None:
-        blocks = [*DEFAULT_BLOCKS, "changing"]
+        blocks = list(ArdourHost.BLOCKS) if args.host == "ardour" else [*DEFAULT_BLOCKS, "changing"]
     else:
         blocks = parse_sizes(args.block_sizes, "--block-sizes", words=("changing",))
     modes = parse_modes(args.modes, args)

@@ -9,6 +9,7 @@ This package is the only code that imports pedalboard or DawDreamer (a test chec
         host.status()                                 # what the plugin says it plays (status.py)
         y, timing = host.timed_render(x, 512)         # the processing alone, wall and CPU seconds
 
+`open_host("ardour", ...)` renders each call in a headless Ardour 7 session (hosts/ardour.py).
 What only one host can do lives on its class: pedalboard keeps one instance playing
 (`process(x, block, reset=False)`, `reset()`, `raw_state` read and written, `preset_data`,
 `raw_parameters()`); DawDreamer renders a graph (`Session`: automation, parameter text,
@@ -140,7 +141,7 @@ def parse_param_assignment(text: str) -> Tuple[str, Union[float, str]]:
 
 
 class Host:
-    """One plugin instance in one host. Subclasses: PedalboardHost, DawDreamerHost."""
+    """One plugin instance in one host. Subclasses: PedalboardHost, DawDreamerHost, ArdourHost."""
 
     name = "?"
     compensates_latency = False   # does the host remove the reported latency from its output?
@@ -188,6 +189,14 @@ class Host:
         """The host's state of the plugin (a container holding the plugin's own state)."""
         raise NotImplementedError
 
+    def stream_prefix(self, latency: int, block: int) -> int:
+        """Silent samples the plugin plays, from the start of its stream, before the first input
+        sample: 0 in the Python hosts; a DAW's export pre-roll (hosts/ardour.py)."""
+        return 0
+
+    def close(self) -> None:
+        """Release what the host holds outside the process (temporary sessions)."""
+
     def status(self):
         """The STATUS the plugin publishes in its state (hosts/status.py: PluginStatus): what it
         loaded, its model buffer size N, its latency, whether it failed and why."""
@@ -204,6 +213,8 @@ def seed_torch(seed: Optional[int]) -> None:
 
 
 HOSTS = ("pedalboard", "dawdreamer")
+# Hosts that are whole applications (installed apart, for validation in a real DAW: hosts/ardour.py).
+DAWS = ("ardour",)
 
 
 def open_host(name: str, bundle: Union[str, Path], sample_rate: float = 44100.0) -> Host:
@@ -213,7 +224,10 @@ def open_host(name: str, bundle: Union[str, Path], sample_rate: float = 44100.0)
     if name == "dawdreamer":
         from .dawdreamer import DawDreamerHost
         return DawDreamerHost(bundle, sample_rate)
-    raise ValueError(f"unknown host {name!r}: choose one of {list(HOSTS)}")
+    if name == "ardour":
+        from .ardour import ArdourHost
+        return ArdourHost(bundle, sample_rate)
+    raise ValueError(f"unknown host {name!r}: choose one of {list(HOSTS + DAWS)}")
 
 
 def block_sequence(block: BlockSpec, total: int) -> List[int]:
