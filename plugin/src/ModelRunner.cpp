@@ -49,7 +49,21 @@ void useSingleInferenceThread()
 
 ModelRunner::ModelRunner (const std::string& path, MethodChoice method) : impl (std::make_unique<Impl>())
 {
-    auto file = readModelFile (path, method);
+    adopt (readModelFile (path, method));
+}
+
+ModelRunner::ModelRunner (const LoadedModule& loaded, MethodChoice method) : impl (std::make_unique<Impl>())
+{
+    adopt (describeModule (loaded, method));
+}
+
+std::shared_ptr<const LoadedModule> ModelRunner::read (const std::string& path)
+{
+    return std::make_shared<const LoadedModule> (loadModule (path));
+}
+
+void ModelRunner::adopt (ModelFile&& file)
+{
     impl->module = std::move (file.module);
     modelInfo = std::move (file.info);
     impl->applied.fill (std::nan (""));

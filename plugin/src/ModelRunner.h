@@ -19,6 +19,9 @@
 
 namespace nnplug {
 
+struct LoadedModule;   // ModelFile.h (kept out of this header: it needs torch's)
+struct ModelFile;
+
 // The seed of every measurement and trial (python/nnplug/player.py's MEASURE_SEED).
 constexpr unsigned long long kMeasureSeed = 0x6e6e706c;
 
@@ -30,6 +33,12 @@ public:
 
     // Loads and reads the file, playing the chosen path; throws ModelError with a one-line reason.
     explicit ModelRunner (const std::string& path, MethodChoice method = MethodChoice::Auto);
+    // The same from a file already read (ModelFile.h): plays a deep copy of `loaded`, so that
+    // engines for another buffer size, mode or method need no disk access.
+    explicit ModelRunner (const LoadedModule& loaded, MethodChoice method = MethodChoice::Auto);
+    // Reads a file for the constructor above (torch::jit::load, nothing run); throws ModelError
+    // when it is missing or not TorchScript. The result is never modified and can be shared.
+    static std::shared_ptr<const LoadedModule> read (const std::string& path);
     ~ModelRunner();
     ModelRunner (const ModelRunner&) = delete;
     ModelRunner& operator= (const ModelRunner&) = delete;
@@ -96,6 +105,7 @@ private:
     const LatentControls* latent = nullptr;
     const ControlValues* modelControls = nullptr;
 
+    void adopt (ModelFile&& file);
     void snapshot();
     void applyModelControls();
     void prepareNeutone (double hostRate);
