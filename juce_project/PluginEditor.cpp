@@ -127,6 +127,9 @@ NnplugEditor::NnplugEditor (NnplugProcessor& p) : AudioProcessorEditor (p), plug
         k.slider.setDoubleClickReturnValue (true, 0.5);
         k.slider.setNumDecimalPlacesToDisplay (2);
         k.attachment = std::make_unique<APVTS::SliderAttachment> (apvts, ParamID::modelControl (i), k.slider);
+        // 0..1 with the model's default at 0.5: two decimals say enough
+        k.slider.textFromValueFunction = [] (double v) { return juce::String (v, 2); };
+        k.slider.updateText();
         k.label.setJustificationType (juce::Justification::centred);
         styleLabel (k.label, 12.5f, look::text);
         addChildComponent (k.label);
@@ -136,6 +139,11 @@ NnplugEditor::NnplugEditor (NnplugProcessor& p) : AudioProcessorEditor (p), plug
     styleLabel (noControls, 12.5f, look::dim);
     noControls.setJustificationType (juce::Justification::centred);
     addChildComponent (noControls);
+    styleLabel (facts, 12.5f, look::dim);
+    facts.setFont (juce::Font (juce::Font::getDefaultMonospacedFontName(), 12.0f, juce::Font::plain));   // aligned columns
+    facts.setJustificationType (juce::Justification::topLeft);
+    facts.setComponentID ("facts");
+    addChildComponent (facts);
 
     for (int i = 0; i < (int) latents.size(); ++i)
     {
@@ -234,7 +242,15 @@ void NnplugEditor::refresh()
     else if (status.message.isNotEmpty()) { line = status.message; colour = look::warn; }
     else if (status.stateMessage.isNotEmpty()) { line = status.stateMessage; colour = look::warn; }
     else if (status.waitingPath.isNotEmpty()) line = "The model loads when the host starts audio.";
-    else if (status.loaded) line = status.modelPath;
+    else if (status.loaded)
+    {
+        // Where the file lives, in the browser's words.
+        const auto f = juce::File (status.modelPath);
+        const auto bundle = bundledModelsDir(), user = userModelsDir();
+        line = bundle != juce::File() && f.isAChildOf (bundle) ? "In the plugin: " + f.getFileName()
+             : user != juce::File() && f.isAChildOf (user) ? "My models: " + f.getRelativePathFrom (user)
+             : status.modelPath;
+    }
     message.setText (line.upToFirstOccurrenceOf ("\n", false, false), juce::dontSendNotification);
     message.setColour (juce::Label::textColourId, colour);
     message.setTooltip (status.details.isNotEmpty() ? status.details + "\n(click for details)" : line);
@@ -252,19 +268,35 @@ void NnplugEditor::refresh()
         k.label.setVisible (on);
         k.slider.setVisible (on);
     }
+    noControls.setText (status.loaded ? "This model has no controls of its own."
+                                      : state == PlayState::Loading ? ""
+                                      : "No model is playing: its controls appear when one is.",
+                        juce::dontSendNotification);
     noControls.setVisible (nControls == 0);
     const int nLatents = status.loaded ? juce::jmin (status.latentSize, (int) latents.size()) : 0;
     for (int i = 0; i < (int) latents.size(); ++i)
         for (juce::Component* c : { (juce::Component*) &latents[(size_t) i].label, (juce::Component*) &latents[(size_t) i].scale,
                                     (juce::Component*) &latents[(size_t) i].bias })
             c->setVisible (i < nLatents);
-    if (nControls != shownControls || nLatents != shownLatents)
+    if (nControls != shownControls || nLatents != shownLatents || status.loaded != shownLoaded)
     {
         shownControls = nControls;
         shownLatents = nLatents;
+        shownLoaded = status.loaded;
         resized();
         repaint();
     }
+    juce::String f;
+    if (status.loaded)
+    {
+        auto row = [&f] (const char* key, const juce::String& value) { f << juce::String (key).paddedRight (' ', 10) << value << "\n"; };
+        row ("file", status.modelPath);
+        row ("sha256", status.sha256.substring (0, 24) + juce::String (juce::CharPointer_UTF8 ("\xe2\x80\xa6")));
+        row ("rate", (status.modelRate > 0 ? juce::String (status.modelRate, 0) + " Hz" : juce::String ("not stated: the host's"))
+                         + ", ratio " + juce::String (status.ratio));
+        row ("buffer", juce::String (status.bufferSize) + " samples, model delay " + juce::String (status.modelDelay) + " samples");
+    }
+    facts.setText (f, juce::dontSendNotification);
     updateBufferChoices();
 }
 
@@ -359,7 +391,9 @@ void NnplugEditor::paint (juce::Graphics& g)
     look::drawPanel (g, headerArea.toFloat(), {});
     look::drawPanel (g, settingsArea.toFloat(), "Engine");
     look::drawPanel (g, gainsArea.toFloat(), "Levels");
-    look::drawPanel (g, controlsArea.toFloat(), shownControls > 0 ? "Model controls" : "Model controls", look::accent);
+    look::drawPanel (g, controlsArea.toFloat(), "Model controls", look::accent);
+    if (! factsArea.isEmpty())
+        look::drawPanel (g, factsArea.toFloat(), "Model file");
     if (shownLatents > 0)
     {
         look::drawPanel (g, latentArea.toFloat(),
@@ -476,6 +510,15 @@ void NnplugEditor::resized()
     }
     else
         latentArea = {};
+    // Without latents, the model's numbers take the room the controls leave.
+    factsArea = {};
+    if (shownLatents == 0 && status.loaded)
+    {
+        factsArea = r.removeFromBottom (shownControls > 0 ? juce::jmin (130, r.getHeight() / 3) : r.getHeight() - 80);
+        r.removeFromBottom (10);
+        facts.setBounds (factsArea.reduced (14, 0).withTrimmedTop (30).withTrimmedBottom (8));
+    }
+    facts.setVisible (! factsArea.isEmpty());
     controlsArea = r;
     {
         auto c = controlsArea.reduced (10, 0);
@@ -487,10 +530,11 @@ void NnplugEditor::resized()
             const int perRow = juce::jmin (4, shownControls);
             const int rowsN = (shownControls + perRow - 1) / perRow;
             const int cellW = c.getWidth() / perRow;
-            const int cellH = juce::jmin (130, c.getHeight() / rowsN);
+            const int cellH = juce::jmin (140, c.getHeight() / rowsN);
+            const int top = c.getY() + (c.getHeight() - rowsN * cellH) / 2;   // the knobs centred in their panel
             for (int i = 0; i < shownControls; ++i)
             {
-                auto cell = juce::Rectangle<int> (c.getX() + (i % perRow) * cellW, c.getY() + (i / perRow) * cellH, cellW, cellH).reduced (4);
+                auto cell = juce::Rectangle<int> (c.getX() + (i % perRow) * cellW, top + (i / perRow) * cellH, cellW, cellH).reduced (4);
                 auto& k = modelControls[(size_t) i];
                 k.label.setBounds (cell.removeFromTop (18));
                 k.slider.setBounds (cell);

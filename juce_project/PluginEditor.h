@@ -89,10 +89,12 @@ private:
     };
     std::array<LatentRow, 8> latents;
     juce::Label noControls;
+    juce::Label facts;   // the model's numbers, when the latents leave room for them
     int shownControls = 0, shownLatents = 0;
+    bool shownLoaded = false;   // the layout was made for these three
     bool dragging = false;
     int ticks = 0;
-    juce::Rectangle<int> headerArea, settingsArea, gainsArea, controlsArea, latentArea;
+    juce::Rectangle<int> headerArea, settingsArea, gainsArea, controlsArea, latentArea, factsArea;
     juce::ResizableCornerComponent* corner = nullptr;
 
     void timerCallback() override;

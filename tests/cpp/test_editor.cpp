@@ -166,6 +166,18 @@ TEST (Editor, PlaysTheBundledModelWithItsFactsAndSettingsInView)
         EXPECT_TRUE (presets->getItemText (i).isNotEmpty());
     snapshot (ed, "playing");
 
+    // the method menu: forward has no latent path, so the latent controls go; Auto brings them back
+    auto* method = find<juce::ComboBox> (ed, ParamID::modelMethod);
+    method->setSelectedId (2, juce::sendNotificationSync);
+    play (*p, 4);
+    ed.refresh();
+    EXPECT_TRUE (p->getStatus().method.contains ("forward")) << p->getStatus().method;
+    EXPECT_FALSE (shown (ed, ParamID::latentScale (0)));
+    method->setSelectedId (1, juce::sendNotificationSync);
+    play (*p, 4);
+    ed.refresh();
+    EXPECT_TRUE (shown (ed, ParamID::latentScale (0)));
+
     // a buffer choice from the menu: the latency it announced is the one reported
     const auto announced = buffer->getItemText (2).fromFirstOccurrenceOf ("   ", false, false).trim();
     buffer->setSelectedId (3, juce::sendNotificationSync);
@@ -299,6 +311,26 @@ TEST (Editor, LoadingWaitingFailedAndRelinked)
     EXPECT_EQ (p->getStatus().modelPath, file.getFullPathName());
     EXPECT_TRUE (ed.messageLine().startsWith ("relinked delay_stereo.ts")) << ed.messageLine();
     snapshot (ed, "relinked");
+}
+
+TEST (Editor, ProjectModelRelinkedToTheStagedCopy)
+{
+    // A project made with the default model at another path (another machine's bundle): the
+    // staged copy has the same sha256 (the manifest says so), and takes its place.
+    ASSERT_TRUE (bundleManifest().existsAsFile());
+    const auto staged = bundleManifest().getSiblingFile ("nnplug-default.ts");
+    auto p = prepared();
+    NnplugEditor ed (*p);
+    p->loadModel (scratch.getChildFile ("models/delay_stereo.ts").getFullPathName());
+    play (*p, 4);
+    restore (*p, "/Library/Audio/Plug-Ins/VST3/nnplug.vst3/Contents/Resources/models/nnplug-default.ts",
+             juce::SHA256 (staged).toHexString());
+    play (*p, 4);
+    ed.refresh();
+    EXPECT_EQ (p->getStatus().modelPath, staged.getFullPathName());
+    EXPECT_TRUE (p->getStatus().relinked);
+    EXPECT_EQ (textOf (ed, "modelName"), "nnplug-default");
+    EXPECT_TRUE (ed.messageLine().startsWith ("relinked nnplug-default.ts")) << ed.messageLine();
 }
 
 TEST (Editor, ResizesWithinLimitsAndKeepsItsLayout)
