@@ -87,6 +87,7 @@ void ModelBrowser::choose (const juce::File& file)
         recent.remove (recent.size() - 1);
     settings->setValue ("recent", recent.joinIntoString ("\n"));
     settings->setValue ("lastFolder", file.getParentDirectory().getFullPathName());
+    settings->getFile().getParentDirectory().createDirectory();
     settings->saveIfNeeded();
     currentPath = file.getFullPathName();
     if (onChoose)

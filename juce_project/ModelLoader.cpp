@@ -313,6 +313,13 @@ void ModelLoader::load (const juce::String& path)
 void ModelLoader::restore (const ReadState& state)
 {
     std::lock_guard<std::mutex> lock (buildMutex);
+    {
+        // A project or preset restored now supersedes a model picked in the editor that the
+        // loader's thread has not started on yet.
+        std::lock_guard<std::mutex> q (queueMutex);
+        queued.reset();
+        loading.store (false);
+    }
     if (state.modelPath)
         modelPath = *state.modelPath;
     expectedSha = state.modelSha256;

@@ -275,3 +275,20 @@ TEST (Loader, StructuralChangesRebuildWithoutTheFile)
     const auto expected = render (*fresh, 30);
     EXPECT_EQ (again, expected);
 }
+
+TEST (Loader, RestoredStateWinsOverAPendingPick)
+{
+    // A model picked in the editor, then a project opened before (or while) it loads: the
+    // project's model is the one that plays, whichever got to the loader first.
+    auto p = prepared();
+    p->loadModel (models + "/delay_mono.ts");
+    render (*p, 4);
+    p->requestModelLoad (models + "/delay_mono.ts");
+    restore (*p, models + "/delay_stereo.ts", "");
+    p->waitForLoader();
+    render (*p, 4);
+    const auto s = p->getStatus();
+    EXPECT_EQ (s.modelName, "delay_stereo");
+    EXPECT_FALSE (s.loading);
+    EXPECT_EQ (savedPath (*p), models + "/delay_stereo.ts");
+}
