@@ -19,7 +19,7 @@ juce::String describe (PlayState p)
 {
     switch (p)
     {
-        case PlayState::Loading: return "loading…";
+        case PlayState::Loading: return juce::String::fromUTF8 ("loading\xe2\x80\xa6");
         case PlayState::Playing: return "playing";
         case PlayState::PassingDry: return "passing dry";
         case PlayState::Failed: return "failed (silent)";
@@ -93,6 +93,44 @@ void LevelMeter::paint (juce::Graphics& g)
     g.fillRect (bar.getX(), toY (held) - 1.0f, bar.getWidth(), 2.0f);
     g.setColour (panelEdge);
     g.drawLine (bar.getX(), toY (1.0f), bar.getRight(), toY (1.0f), 1.0f);   // 0 dBFS
+}
+
+void LatentDisplay::push (const LatentMonitor& m, int controlled)
+{
+    shownDims = juce::jlimit (0, kLatentShown, m.dims.load (std::memory_order_relaxed));
+    controlledDims = controlled;
+    float peak = 0.0f;
+    for (int d = 0; d < shownDims; ++d)
+    {
+        const float v = m.mean[(size_t) d].load (std::memory_order_relaxed);
+        values[(size_t) d] = std::isfinite (v) ? v : 0.0f;
+        peak = juce::jmax (peak, std::abs (values[(size_t) d]));
+    }
+    // The scale grows at once and shrinks slowly, so the bars do not breathe with each call.
+    range = juce::jmax (1.0f, peak, range * 0.98f);
+    repaint();
+}
+
+void LatentDisplay::paint (juce::Graphics& g)
+{
+    using namespace look;
+    auto r = getLocalBounds().toFloat();
+    g.setColour (background.withAlpha (0.6f));
+    g.fillRoundedRectangle (r, 4.0f);
+    const float mid = r.getCentreY();
+    g.setColour (panelEdge.brighter (0.2f));
+    g.drawHorizontalLine ((int) mid, r.getX() + 4, r.getRight() - 4);
+    if (shownDims == 0)
+        return;
+    const float w = (r.getWidth() - 8.0f) / (float) shownDims;
+    for (int d = 0; d < shownDims; ++d)
+    {
+        const float v = values[(size_t) d] / range;
+        const float h = juce::jlimit (-1.0f, 1.0f, v) * (r.getHeight() * 0.5f - 3.0f);
+        auto bar = juce::Rectangle<float> (r.getX() + 4.0f + d * w + w * 0.2f, h >= 0 ? mid - h : mid, w * 0.6f, std::abs (h));
+        g.setColour (d < controlledDims ? latent : dim.withAlpha (0.7f));
+        g.fillRect (bar.withHeight (juce::jmax (1.0f, bar.getHeight())));
+    }
 }
 
 } // namespace nnplug

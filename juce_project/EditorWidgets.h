@@ -2,6 +2,7 @@
 #pragma once
 
 #include "EditorLook.h"
+#include "LatentControls.h"
 #include "StateCodec.h"
 
 #include <juce_gui_basics/juce_gui_basics.h>
@@ -47,6 +48,21 @@ private:
     juce::String name;
     float shown = 0, held = 0;
     int holdFrames = 0;
+};
+
+// The latents decode receives, live: one bar per dimension (up to kLatentShown) around zero;
+// the ones the scale/bias controls reach are drawn in the latent colour.
+class LatentDisplay final : public juce::Component, public juce::SettableTooltipClient
+{
+public:
+    void push (const LatentMonitor& m, int controlled);   // display rate
+    int dims() const { return shownDims; }
+    void paint (juce::Graphics&) override;
+
+private:
+    std::array<float, kLatentShown> values {};
+    int shownDims = 0, controlledDims = 0;
+    float range = 1.0f;   // follows the largest magnitude, slowly
 };
 
 } // namespace nnplug

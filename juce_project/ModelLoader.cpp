@@ -129,6 +129,7 @@ std::unique_ptr<Engine> ModelLoader::build (const juce::String& path, std::share
     }
     const auto cfg = config();
     auto runner = std::make_unique<ModelRunner> (*src, cfg.method);
+    runner->setLatentMonitor (&controls.latentView);
     const juce::String played (runner->info().playedName());
     const bool delayUnstated = ! runner->info().delayKnown && ! runner->info().neutone;
     const auto remembered = delayUnstated ? recallDelay (sha, played) : RememberedDelay();

@@ -169,6 +169,10 @@ NnplugEditor::NnplugEditor (NnplugProcessor& p) : AudioProcessorEditor (p), plug
         addChildComponent (row.bias);
     }
 
+    latentView.setComponentID ("latentDisplay");
+    latentView.setTooltip ("The latents the model's decoder receives, live (after scale and bias); coloured: the ones the controls reach");
+    addChildComponent (latentView);
+
     // The sliders made their text boxes with the default look before they had a parent.
     sendLookAndFeelChange();
     setResizable (true, true);
@@ -278,6 +282,7 @@ void NnplugEditor::refresh()
         for (juce::Component* c : { (juce::Component*) &latents[(size_t) i].label, (juce::Component*) &latents[(size_t) i].scale,
                                     (juce::Component*) &latents[(size_t) i].bias })
             c->setVisible (i < nLatents);
+    latentView.setVisible (nLatents > 0);
     if (nControls != shownControls || nLatents != shownLatents || status.loaded != shownLoaded)
     {
         shownControls = nControls;
@@ -338,6 +343,8 @@ void NnplugEditor::timerCallback()
 {
     inMeter.push (plugin.inputMeter.take());
     outMeter.push (plugin.outputMeter.take());
+    if (shownLatents > 0)
+        latentView.push (plugin.latentMonitor(), shownLatents);
     if (++ticks % 4 == 0 || light.state() == PlayState::Loading)
         refresh();
 }
@@ -397,7 +404,7 @@ void NnplugEditor::paint (juce::Graphics& g)
     if (shownLatents > 0)
     {
         look::drawPanel (g, latentArea.toFloat(),
-                         "Latent space  " + juce::String (shownLatents) + " of " + juce::String (status.latentSize) + " dims",
+                         "Latent space  " + juce::String (status.latentSize) + " dims, " + juce::String (shownLatents) + " with controls",
                          look::latent);
         // column headings over the first row's scale and bias sliders of each column
         g.setColour (look::dim);
@@ -486,20 +493,37 @@ void NnplugEditor::resized()
         }
     }
 
+    // The right column, top to bottom: the model's controls (a short note when it has none),
+    // its latents, and its file's facts in the room left (given to the others when too little).
+    const int perRowK = juce::jmax (1, juce::jmin (4, shownControls));
+    const int controlsH = shownControls > 0 ? 44 + ((shownControls + perRowK - 1) / perRowK) * 130 : 64;
+    const int rows = (shownLatents + 1) / 2;
+    const int latentH = shownLatents > 0 ? 48 + 64 + rows * 34 : 0;
+    const int gap = 10;
+    int factsH = status.loaded ? r.getHeight() - controlsH - (latentH > 0 ? latentH + gap : 0) - gap : 0;
+    if (factsH < 96)
+        factsH = 0;
+    factsArea = factsH > 0 ? r.removeFromBottom (factsH) : juce::Rectangle<int>();
+    if (factsH > 0)
+    {
+        r.removeFromBottom (gap);
+        facts.setBounds (factsArea.reduced (14, 0).withTrimmedTop (30).withTrimmedBottom (8));
+    }
+    facts.setVisible (factsH > 0);
+    latentArea = {};
     if (shownLatents > 0)
     {
-        const int rows = (shownLatents + 1) / 2;
-        // Without model controls their panel keeps only its note, and the latents take the room.
-        const int wanted = 48 + rows * 26;
-        latentArea = r.removeFromBottom (shownControls == 0 ? juce::jmax (wanted, r.getHeight() - 80)
-                                                            : juce::jmin (r.getHeight() / 2, wanted));
-        r.removeFromBottom (10);
+        latentArea = r.removeFromBottom (shownControls > 0 || factsH > 0 ? juce::jmin (latentH, r.getHeight() - 64 - gap)
+                                                                        : r.getHeight() - 64 - gap);
+        r.removeFromBottom (gap);
         auto l = latentArea.reduced (12, 0);
-        l.removeFromTop (40);   // title and column headings
+        l.removeFromTop (28);
+        latentView.setBounds (l.removeFromTop (52));
+        l.removeFromTop (18);   // column headings
         const int colW = l.getWidth() / 2;
+        const int rowH = juce::jlimit (26, 40, l.getHeight() / rows);
         for (int i = 0; i < shownLatents; ++i)
         {
-            const int rowH = juce::jlimit (26, 40, l.getHeight() / rows);
             auto cell = juce::Rectangle<int> (l.getX() + (i / rows) * colW, l.getY() + (i % rows) * rowH, colW - 10, 24);
             auto& row2 = latents[(size_t) i];
             row2.label.setBounds (cell.removeFromLeft (22));
@@ -508,17 +532,6 @@ void NnplugEditor::resized()
             row2.bias.setBounds (cell.reduced (2, 0));
         }
     }
-    else
-        latentArea = {};
-    // Without latents, the model's numbers take the room the controls leave.
-    factsArea = {};
-    if (shownLatents == 0 && status.loaded)
-    {
-        factsArea = r.removeFromBottom (shownControls > 0 ? juce::jmin (130, r.getHeight() / 3) : r.getHeight() - 80);
-        r.removeFromBottom (10);
-        facts.setBounds (factsArea.reduced (14, 0).withTrimmedTop (30).withTrimmedBottom (8));
-    }
-    facts.setVisible (! factsArea.isEmpty());
     controlsArea = r;
     {
         auto c = controlsArea.reduced (10, 0);

@@ -88,6 +88,7 @@ private:
         std::unique_ptr<APVTS::SliderAttachment> scaleAttachment, biasAttachment;
     };
     std::array<LatentRow, 8> latents;
+    nnplug::LatentDisplay latentView;
     juce::Label noControls;
     juce::Label facts;   // the model's numbers, when the latents leave room for them
     int shownControls = 0, shownLatents = 0;

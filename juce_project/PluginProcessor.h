@@ -72,6 +72,8 @@ public:
     // and lists it among the programs; false with the reason when it cannot be written.
     bool saveUserPreset (const juce::String& name, juce::String& whyNot);
     int findProgram (const juce::String& name) const;
+    // The latents the model's decode receives (after scale and bias), for the latent display.
+    const nnplug::LatentMonitor& latentMonitor() const { return controls.latentView; }
 
 private:
     nnplug::PresetLibrary programs { nnplug::PresetLibrary::scanned() };

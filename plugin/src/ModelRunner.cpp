@@ -286,6 +286,9 @@ bool ModelRunner::run (const float* inBuffer, float* outBuffer) noexcept
                     settings.apply (zt.data_ptr<float>(), batchSize, (int) zt.size (1), (int) frames);
                 }
             }
+            // What decode receives, for the editor: read in place (no copy, no allocation).
+            if (monitor != nullptr && zt.dim() == 3 && zt.scalar_type() == at::kFloat && zt.device().is_cpu())
+                monitor->write (zt.data_ptr<float>(), (int) zt.size (1), (int) frames, (long) zt.stride (1), (long) zt.stride (2));
             result = m.get_method ("decode") ({ zt });
         }
 

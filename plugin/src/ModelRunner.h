@@ -77,6 +77,8 @@ public:
 
     // Read by run() on the inference thread (encode>decode models only); may be null.
     void setLatentControls (const LatentControls* c) { latent = c; }
+    // Written by run() on the inference thread (encode>decode models only); may be null.
+    void setLatentMonitor (LatentMonitor* m) { monitor = m; }
     // Read by run() on the inference thread; may be null (the model keeps its defaults).
     void setModelControls (const ControlValues* c) { modelControls = c; }
 
@@ -103,6 +105,7 @@ private:
     std::string error;
     double trialTime = 0;
     const LatentControls* latent = nullptr;
+    LatentMonitor* monitor = nullptr;
     const ControlValues* modelControls = nullptr;
 
     void adopt (ModelFile&& file);

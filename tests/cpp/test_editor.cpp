@@ -164,7 +164,20 @@ TEST (Editor, PlaysTheBundledModelWithItsFactsAndSettingsInView)
     EXPECT_GE (presets->getNumItems(), 1);
     for (int i = 0; i < presets->getNumItems(); ++i)
         EXPECT_TRUE (presets->getItemText (i).isNotEmpty());
+    // the live latent display: the model's 16 dimensions; a bias on the first moves it by that much
+    auto* display = find<nnplug::LatentDisplay> (ed, "latentDisplay");
+    ASSERT_NE (display, nullptr);
+    EXPECT_TRUE (display->isVisible());
+    ed.tick();
+    EXPECT_EQ (display->dims(), 16);
+    const float before = p->latentMonitor().mean[0].load();
+    setParam (*p, ParamID::latentBias (0), 2.0f);
+    play (*p, 6);
+    // (the tone's own latents drift a little meanwhile)
+    EXPECT_NEAR (p->latentMonitor().mean[0].load() - before, 2.0f, 0.5f);
+    ed.tick();
     snapshot (ed, "playing");
+    setParam (*p, ParamID::latentBias (0), 0.0f);
 
     // the method menu: forward has no latent path, so the latent controls go; Auto brings them back
     auto* method = find<juce::ComboBox> (ed, ParamID::modelMethod);
