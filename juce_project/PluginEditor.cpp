@@ -423,12 +423,20 @@ void NnplugEditor::paintOverChildren (juce::Graphics& g)
 {
     if (! dragging)
         return;
-    g.setColour (look::accent.withAlpha (0.12f));
+    g.setColour (look::background.withAlpha (0.78f));
     g.fillRect (getLocalBounds());
     g.setColour (look::accent);
-    g.drawRoundedRectangle (getLocalBounds().toFloat().reduced (4.0f), 10.0f, 2.0f);
-    g.setFont (juce::Font (18.0f, juce::Font::bold));
-    g.drawText ("Drop to load this model", getLocalBounds(), juce::Justification::centred);
+    g.drawRoundedRectangle (getLocalBounds().toFloat().reduced (6.0f), 12.0f, 2.0f);
+    auto box = getLocalBounds().withSizeKeepingCentre (juce::jmin (460, getWidth() - 40), 96).toFloat();
+    g.setColour (look::panel);
+    g.fillRoundedRectangle (box, 10.0f);
+    g.setColour (look::accent);
+    g.drawRoundedRectangle (box, 10.0f, 1.5f);
+    g.setFont (juce::Font (20.0f, juce::Font::bold));
+    g.drawText ("Drop to load", box.removeFromTop (52.0f).withTrimmedTop (8.0f), juce::Justification::centred);
+    g.setColour (look::text);
+    g.setFont (juce::Font (14.0f));
+    g.drawText (draggedName, box.withTrimmedBottom (14.0f).reduced (12.0f, 0), juce::Justification::centred, true);
 }
 
 void NnplugEditor::resized()

@@ -31,7 +31,12 @@ public:
     void mouseUp (const juce::MouseEvent& e) override { if (e.eventComponent == &message) showDetails(); }
 
     bool isInterestedInFileDrag (const juce::StringArray& files) override;
-    void fileDragEnter (const juce::StringArray&, int, int) override { dragging = true; repaint(); }
+    void fileDragEnter (const juce::StringArray& files, int, int) override
+    {
+        dragging = true;
+        draggedName = juce::File (files[0]).getFileName();
+        repaint();
+    }
     void fileDragExit (const juce::StringArray&) override { dragging = false; repaint(); }
     void filesDropped (const juce::StringArray& files, int x, int y) override;
 
@@ -94,6 +99,7 @@ private:
     int shownControls = 0, shownLatents = 0;
     bool shownLoaded = false;   // the layout was made for these three
     bool dragging = false;
+    juce::String draggedName;
     int ticks = 0;
     juce::Rectangle<int> headerArea, settingsArea, gainsArea, controlsArea, latentArea, factsArea;
     juce::ResizableCornerComponent* corner = nullptr;
