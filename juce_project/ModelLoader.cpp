@@ -54,10 +54,14 @@ bool ModelLoader::takeRequest()
         std::lock_guard<std::mutex> q (queueMutex);
         load = queued.has_value();
     }
-    // A queued load builds an engine too: a rebuild requested with it is done by it.
-    building = requested.exchange (false) || load;
+    // A queued load goes first; a rebuild requested with it stays requested (the load may be
+    // refused, and the playing model must still get the new structure).
+    building = load || requested.exchange (false);
     if (! building)
+    {
+        rebuilding.store (false);
         idle.notify_all();
+    }
     return building;
 }
 
@@ -79,10 +83,11 @@ void ModelLoader::requestLoad (const juce::String& path)
     wake.release();
 }
 
-void ModelLoader::structureChanged (bool onAudioThread)
+void ModelLoader::structureChanged (bool later)
 {
-    if (onAudioThread)
+    if (later)
     {
+        rebuilding.store (true);
         requested.store (true);
         wake.release();
         return;
@@ -361,7 +366,7 @@ PluginStatus ModelLoader::status (bool wait) const
         // shows the last status, marked loading, instead of freezing the interface.
         std::lock_guard<std::mutex> c (cacheMutex);
         auto s = cached;
-        s.loading = loading.load();
+        s.loading = loading.load() || rebuilding.load();
         return s;
     }
     auto s = statusLocked();
@@ -384,7 +389,7 @@ PluginStatus ModelLoader::statusLocked() const
     s.rejected = rejected;
     s.details = rejectedDetails.isNotEmpty() ? rejectedDetails : s.message;
     s.relinked = relinked.isNotEmpty();
-    s.loading = loading.load();
+    s.loading = loading.load() || rebuilding.load();
     if (! prepared)
         s.waitingPath = modelPath.isNotEmpty() ? modelPath : juce::String ("(the bundle's default model)");
     if (auto* e = engines.current())

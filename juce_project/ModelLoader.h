@@ -60,9 +60,9 @@ public:
     // A state was rejected whole: only the status says so.
     void rejectState (const juce::String& why);
 
-    // A structural parameter changed. On the audio thread only a request (never blocks);
-    // elsewhere the engine is rebuilt now.
-    void structureChanged (bool onAudioThread);
+    // A structural parameter changed. `later`: only a request, the loader's thread rebuilds
+    // (the audio thread, and the editor, whose thread must not wait); otherwise rebuilt now.
+    void structureChanged (bool later);
 
     // Blocks until no rebuild requested from the audio thread is pending or running: a host's
     // reset() and offline renders must see it done.
@@ -107,6 +107,7 @@ private:
     std::thread thread;
     std::counting_semaphore<> wake { 0 };   // counting: several wakes may come before one acquire
     std::atomic<bool> stop { false }, requested { false }, loadFailed { false }, loading { false };
+    std::atomic<bool> rebuilding { false };   // a requested rebuild is pending or running (status: loading)
     std::mutex queueMutex;                  // guards queued (never held while building)
     std::optional<juce::String> queued;     // a model path requestLoad() left for the thread
     std::mutex idleMutex;                   // guards building, for waitUntilIdle

@@ -92,7 +92,22 @@ NnplugEditor::NnplugEditor (NnplugProcessor& p) : AudioProcessorEditor (p), plug
         c.box.addItemList (param->choices, 1);
         c.box.setComponentID (settingIds[i].first);
         c.box.setTooltip (settingTips[i]);
-        c.attachment = std::make_unique<APVTS::ComboBoxAttachment> (apvts, settingIds[i].first, c.box);
+        if (isStructural (settingIds[i].first))
+        {
+            // Not an attachment: the rebuild this starts must run on the loader's thread.
+            const juce::String id = settingIds[i].first;
+            c.box.onChange = [this, id, &box = c.box]
+            {
+                const int index = box.getSelectedId() - 1;
+                if (index >= 0 && index != (int) plugin.parameters().getRawParameterValue (id)->load())
+                {
+                    plugin.setStructuralFromEditor (id, index);
+                    refresh();
+                }
+            };
+        }
+        else
+            c.attachment = std::make_unique<APVTS::ComboBoxAttachment> (apvts, settingIds[i].first, c.box);
         c.label.setText (settingIds[i].second, juce::dontSendNotification);
         styleLabel (c.label, 13.0f, look::dim);
         addAndMakeVisible (c.label);
@@ -325,9 +340,12 @@ void NnplugEditor::updateBufferChoices()
         if (box.getItemText (i) != text)
             box.changeItemText (i + 1, text);
     }
-    // The shown text is the selected item's old text until selected again (ComboBox compares them).
-    const int selected = (int) plugin.parameters().getRawParameterValue (ParamID::bufferSize)->load();
-    box.setSelectedId (selected + 1, juce::dontSendNotification);
+    // The combos without attachments follow their parameters (a host, a preset may change them);
+    // the shown text is the selected item's old text until selected again (ComboBox compares them).
+    for (auto& c : choices)
+        if (isStructural (c.box.getComponentID()))
+            c.box.setSelectedId ((int) plugin.parameters().getRawParameterValue (c.box.getComponentID())->load() + 1,
+                                 juce::dontSendNotification);
 }
 
 void NnplugEditor::refreshPresets()
@@ -370,12 +388,16 @@ void NnplugEditor::askPresetName()
     w->addTextEditor ("name", status.modelName.isNotEmpty() ? status.modelName + " 1" : "My preset");
     w->addButton ("Save", 1, juce::KeyPress (juce::KeyPress::returnKey));
     w->addButton ("Cancel", 0, juce::KeyPress (juce::KeyPress::escapeKey));
-    w->enterModalState (true, juce::ModalCallbackFunction::create ([this, w] (int result)
+    // The host may close the editor while the dialog is open: the callback checks it still exists.
+    juce::Component::SafePointer<NnplugEditor> safe (this);
+    w->enterModalState (true, juce::ModalCallbackFunction::create ([safe, w] (int result)
     {
+        if (safe == nullptr || result != 1)
+            return;
         juce::String why;
-        if (result == 1 && ! plugin.saveUserPreset (w->getTextEditorContents ("name"), why))
+        if (! safe->plugin.saveUserPreset (w->getTextEditorContents ("name"), why))
             juce::AlertWindow::showMessageBoxAsync (juce::MessageBoxIconType::WarningIcon, "Save preset", why);
-        refreshPresets();
+        safe->refreshPresets();
     }), true);
 }
 

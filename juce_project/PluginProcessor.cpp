@@ -37,7 +37,7 @@ NnplugProcessor::~NnplugProcessor()
 void NnplugProcessor::parameterChanged (const juce::String& id, float)
 {
     if (nnplug::isStructural (id) && ! restoringState)
-        loader.structureChanged (onAudioThread());
+        loader.structureChanged (onAudioThread() || structureFromEditor.load());
 }
 
 void NnplugProcessor::prepareToPlay (double sampleRate, int samplesPerBlock)
@@ -158,6 +158,18 @@ bool NnplugProcessor::saveUserPreset (const juce::String& name, juce::String& wh
     currentProgram = juce::jmax (0, findProgram (name.trim()));
     updateHostDisplay (ChangeDetails().withProgramChanged (true));
     return true;
+}
+
+void NnplugProcessor::setStructuralFromEditor (const juce::String& id, int index)
+{
+    auto* param = apvts.getParameter (id);
+    if (param == nullptr)
+        return;
+    structureFromEditor.store (true);
+    param->beginChangeGesture();
+    param->setValueNotifyingHost (param->convertTo0to1 ((float) index));
+    param->endChangeGesture();
+    structureFromEditor.store (false);
 }
 
 int NnplugProcessor::findProgram (const juce::String& name) const

@@ -72,6 +72,9 @@ public:
     // and lists it among the programs; false with the reason when it cannot be written.
     bool saveUserPreset (const juce::String& name, juce::String& whyNot);
     int findProgram (const juce::String& name) const;
+    // The editor sets a structural parameter (buffer size, modes, method) to choice `index`: as a
+    // host would, but the engine is rebuilt on the loader's thread, not the editor's.
+    void setStructuralFromEditor (const juce::String& id, int index);
     // The latents the model's decode receives (after scale and bias), for the latent display.
     const nnplug::LatentMonitor& latentMonitor() const { return controls.latentView; }
 
@@ -83,6 +86,7 @@ private:
     nnplug::EngineSwitch engines;
     nnplug::ModelLoader loader;   // after engines: stopped before they go
     bool restoringState = false;
+    std::atomic<bool> structureFromEditor { false };   // set around setStructuralFromEditor's change
 
     void parameterChanged (const juce::String& id, float value) override;
     void render (juce::AudioBuffer<float>&, bool bypassed);

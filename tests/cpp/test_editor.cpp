@@ -182,11 +182,14 @@ TEST (Editor, PlaysTheBundledModelWithItsFactsAndSettingsInView)
     // the method menu: forward has no latent path, so the latent controls go; Auto brings them back
     auto* method = find<juce::ComboBox> (ed, ParamID::modelMethod);
     method->setSelectedId (2, juce::sendNotificationSync);
+    EXPECT_EQ (ed.playState(), nnplug::PlayState::Loading);   // rebuilt on the loader's thread
+    p->waitForLoader();
     play (*p, 4);
     ed.refresh();
     EXPECT_TRUE (p->getStatus().method.contains ("forward")) << p->getStatus().method;
     EXPECT_FALSE (shown (ed, ParamID::latentScale (0)));
     method->setSelectedId (1, juce::sendNotificationSync);
+    p->waitForLoader();
     play (*p, 4);
     ed.refresh();
     EXPECT_TRUE (shown (ed, ParamID::latentScale (0)));
@@ -194,6 +197,7 @@ TEST (Editor, PlaysTheBundledModelWithItsFactsAndSettingsInView)
     // a buffer choice from the menu: the latency it announced is the one reported
     const auto announced = buffer->getItemText (2).fromFirstOccurrenceOf ("   ", false, false).trim();
     buffer->setSelectedId (3, juce::sendNotificationSync);
+    p->waitForLoader();
     play (*p, 4);
     ed.refresh();
     EXPECT_EQ (p->getStatus().bufferSize, 128);

@@ -292,3 +292,21 @@ TEST (Loader, RestoredStateWinsOverAPendingPick)
     EXPECT_FALSE (s.loading);
     EXPECT_EQ (savedPath (*p), models + "/delay_stereo.ts");
 }
+
+TEST (Loader, EditorStructureChangeIsBuiltOnTheLoaderThreadEvenWithARefusedLoad)
+{
+    auto p = prepared();
+    p->loadModel (models + "/delay_stereo.ts");
+    render (*p, 4);
+    // a file picked, then the buffer changed, both from the editor: the file is refused, the
+    // playing model gets the new buffer
+    p->requestModelLoad (models + "/corrupt.ts");
+    p->setStructuralFromEditor (ParamID::bufferSize, 2);   // "128"
+    p->waitForLoader();
+    render (*p, 4);
+    const auto s = p->getStatus();
+    EXPECT_EQ (s.modelName, "delay_stereo");
+    EXPECT_EQ (s.bufferSize, 128);
+    EXPECT_TRUE (s.rejected.contains ("corrupt.ts")) << s.rejected;
+    EXPECT_FALSE (s.loading);
+}
