@@ -13,7 +13,8 @@ void styleLabel (juce::Label& l, float size, juce::Colour colour, bool bold = fa
 
 juce::String ms (double samples, double rate)
 {
-    return juce::String (1000.0 * samples / (rate > 0 ? rate : 44100.0), samples * 1000.0 / rate < 10 ? 2 : 1) + " ms";
+    const double value = 1000.0 * samples / (rate > 0 ? rate : 44100.0);
+    return juce::String (value, value < 10 ? 2 : 1) + " ms";
 }
 
 } // namespace

@@ -3,8 +3,9 @@
 // meters), the model browser (ModelBrowser.h) beside the preset menu, one line saying what went
 // wrong or was relinked, then the settings that set latency and behaviour (model buffer with
 // the latency each choice gives, inference mode, mono mode, on failure, model method), the
-// gains, the model's own controls (as many as it has, named by it) and the latent controls
-// (as many as its latent size, up to 8; hidden without an encode -> decode path).
+// gains, the model's own controls (as many as it has, named by it), the latent space (a live
+// display of what decode receives, and scale/bias for as many dimensions as it has, up to 8;
+// hidden without an encode -> decode path), and the model file's facts when there is room.
 // A model file dropped anywhere on the window is loaded. Loads go to the loader's thread: the
 // window never waits for a file (and reads the status without blocking).
 #pragma once
