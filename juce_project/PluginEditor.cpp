@@ -239,7 +239,11 @@ void NnplugEditor::refresh()
     juce::StringArray by;
     if (status.author.isNotEmpty()) by.add ("by " + status.author);
     if (status.loaded) by.add (status.format + " · " + status.method);
+    if (! status.loaded && (state == PlayState::PassingDry || state == PlayState::Failed))
+        by.add (state == PlayState::PassingDry ? "not playing: the input passes through unchanged"
+                                               : "not playing: silent (On failure: Silence)");
     byline.setText (by.joinIntoString ("   ·   "), juce::dontSendNotification);
+    byline.setColour (juce::Label::textColourId, status.loaded ? look::dim : look::bad.withAlpha (0.85f));
     descriptionText.setText (status.loaded ? status.description : juce::String(), juce::dontSendNotification);
 
     juce::String r;
