@@ -37,7 +37,7 @@ NnplugProcessor::~NnplugProcessor()
 void NnplugProcessor::parameterChanged (const juce::String& id, float)
 {
     if (nnplug::isStructural (id) && ! restoringState)
-        loader.structureChanged (onAudioThread());
+        loader.structureChanged (onAudioThread() || structureFromEditor.load());
 }
 
 void NnplugProcessor::prepareToPlay (double sampleRate, int samplesPerBlock)
@@ -106,7 +106,9 @@ void NnplugProcessor::render (juce::AudioBuffer<float>& buffer, bool bypassed)
         buffer.clear();
         return;
     }
+    inputMeter.push (buffer, getTotalNumInputChannels());
     engines.process (buffer.getArrayOfWritePointers(), buffer.getNumChannels(), numSamples, offline);
+    outputMeter.push (buffer, getTotalNumOutputChannels());
 }
 
 double NnplugProcessor::getTailLengthSeconds() const
@@ -151,6 +153,45 @@ void NnplugProcessor::setStateInformation (const void* data, int sizeInBytes)
         loader.rejectState (state.rejected);
     else
         loader.restore (state);
+}
+
+bool NnplugProcessor::saveUserPreset (const juce::String& name, juce::String& whyNot)
+{
+    const auto clean = juce::File::createLegalFileName (name.trim());
+    const auto dir = nnplug::PresetLibrary::userPresetsDir();
+    if (clean.isEmpty() || dir == juce::File())
+    {
+        whyNot = clean.isEmpty() ? "the preset needs a name" : "no user preset folder";
+        return false;
+    }
+    juce::MemoryBlock state;
+    getStateInformation (state);
+    if (! nnplug::writeVstPreset (dir.getChildFile (clean + ".vstpreset"), state, name.trim(), nnplug::vst3ClassId(), whyNot))
+        return false;
+    programs = nnplug::PresetLibrary::scanned();
+    currentProgram = juce::jmax (0, findProgram (name.trim()));
+    updateHostDisplay (ChangeDetails().withProgramChanged (true));
+    return true;
+}
+
+void NnplugProcessor::setStructuralFromEditor (const juce::String& id, int index)
+{
+    auto* param = apvts.getParameter (id);
+    if (param == nullptr)
+        return;
+    structureFromEditor.store (true);
+    param->beginChangeGesture();
+    param->setValueNotifyingHost (param->convertTo0to1 ((float) index));
+    param->endChangeGesture();
+    structureFromEditor.store (false);
+}
+
+int NnplugProcessor::findProgram (const juce::String& name) const
+{
+    for (int i = 0; i < programs.size(); ++i)
+        if (programs.get (i)->name == name)
+            return i;
+    return -1;
 }
 
 juce::AudioProcessorEditor* NnplugProcessor::createEditor()

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "EngineSwitch.h"
+#include "Meters.h"
 #include "ModelLoader.h"
 #include "Parameters.h"
 #include "Presets.h"
@@ -53,10 +54,29 @@ public:
     // Message thread (or any non-audio thread): load a model file now. An empty path means
     // the default model staged in the bundle.
     void loadModel (const juce::String& path) { loader.load (path); }
+    // The same on the model loader's thread (the editor: a large file must not freeze the UI);
+    // getStatus().loading is true until it is done.
+    void requestModelLoad (const juce::String& path) { loader.requestLoad (path); }
+    // Blocks until every requested load and rebuild is done (tests; hosts' reset and offline renders).
+    void waitForLoader() { loader.waitUntilIdle(); }
 
-    Status getStatus() const { return loader.status(); }
+    // wait = false: never blocks (the editor's timer), see ModelLoader::status.
+    Status getStatus (bool wait = true) const { return loader.status (wait); }
 
     juce::AudioProcessorValueTreeState& parameters() { return apvts; }
+
+    // ---- for the editor (PluginEditor.h) ----
+    // Peaks of the input (before the model) and of the output, read at display rate.
+    nnplug::PeakMeter inputMeter, outputMeter;
+    // Writes the current state as a user preset (PresetLibrary::userPresetsDir()/<name>.vstpreset)
+    // and lists it among the programs; false with the reason when it cannot be written.
+    bool saveUserPreset (const juce::String& name, juce::String& whyNot);
+    int findProgram (const juce::String& name) const;
+    // The editor sets a structural parameter (buffer size, modes, method) to choice `index`: as a
+    // host would, but the engine is rebuilt on the loader's thread, not the editor's.
+    void setStructuralFromEditor (const juce::String& id, int index);
+    // The latents the model's decode receives (after scale and bias), for the latent display.
+    const nnplug::LatentMonitor& latentMonitor() const { return controls.latentView; }
 
 private:
     nnplug::PresetLibrary programs { nnplug::PresetLibrary::scanned() };
@@ -67,6 +87,7 @@ private:
     nnplug::ModelLoader loader;   // after engines: stopped before they go
     bool restoringState = false;
     bool wasPlaying = false;   // audio thread: the host's transport was rolling in the last block
+    std::atomic<bool> structureFromEditor { false };   // set around setStructuralFromEditor's change
 
     void parameterChanged (const juce::String& id, float value) override;
     void render (juce::AudioBuffer<float>&, bool bypassed);

@@ -51,6 +51,52 @@ juce::String infoName (const char* data, juce::int64 size)
 
 } // namespace
 
+bool writeVstPreset (const juce::File& file, const juce::MemoryBlock& component, const juce::String& name,
+                     const juce::String& classId, juce::String& whyNot)
+{
+    if (classId.length() != 32) { whyNot = "bad class ID"; return false; }
+    juce::String info;
+    info << "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<MetaInfo>\n\t<Attr id=\"Name\" value=\""
+         << name.replace ("&", "&amp;").replace ("\"", "&quot;").replace ("<", "&lt;").replace (">", "&gt;")
+         << "\" type=\"string\"/>\n</MetaInfo>\n";
+    const auto infoBytes = info.toUTF8();
+    const auto infoSize = (juce::int64) info.getNumBytesAsUTF8();
+    juce::MemoryOutputStream out;
+    out.write ("VST3", 4);
+    out.writeInt (1);
+    out.write (classId.toRawUTF8(), 32);
+    const juce::int64 compOffset = kHeaderSize, compSize = (juce::int64) component.getSize();
+    const juce::int64 infoOffset = compOffset + compSize;
+    out.writeInt64 (infoOffset + infoSize);   // the chunk list follows the chunks
+    out.write (component.getData(), component.getSize());
+    out.write (infoBytes.getAddress(), (size_t) infoSize);
+    out.write ("List", 4);
+    out.writeInt (2);
+    out.write ("Comp", 4); out.writeInt64 (compOffset); out.writeInt64 (compSize);
+    out.write ("Info", 4); out.writeInt64 (infoOffset); out.writeInt64 (infoSize);
+    if (! file.getParentDirectory().createDirectory() || ! file.replaceWithData (out.getData(), out.getDataSize()))
+    {
+        whyNot = "cannot write " + file.getFullPathName();
+        return false;
+    }
+    return true;
+}
+
+juce::String vst3ClassId()
+{
+    for (const auto& f : PresetLibrary::bundlePresetsDir().findChildFiles (juce::File::findFiles, false, "*.vstpreset"))
+    {
+        juce::MemoryBlock head;
+        juce::FileInputStream in (f);
+        if (in.openedOk() && in.readIntoMemoryBlock (head, kHeaderSize) == kHeaderSize
+            && std::memcmp (head.getData(), "VST3", 4) == 0)
+            return juce::String::fromUTF8 (static_cast<const char*> (head.getData()) + 8, 32);
+    }
+    // JUCE's component IID: ABCDEF01 9182FAEB <manufacturer code> <plugin code>.
+    return juce::String ("ABCDEF019182FAEB") + juce::String::toHexString ((int) JucePlugin_ManufacturerCode).paddedLeft ('0', 8).toUpperCase()
+           + juce::String::toHexString ((int) JucePlugin_PluginCode).paddedLeft ('0', 8).toUpperCase();
+}
+
 bool readVstPreset (const juce::File& file, juce::MemoryBlock& component, juce::String& name,
                     juce::String& whyNot, juce::int64 maxBytes)
 {

@@ -31,6 +31,16 @@ struct PresetFile
 bool readVstPreset (const juce::File& file, juce::MemoryBlock& component, juce::String& name,
                     juce::String& whyNot, juce::int64 maxBytes = 4 * 1024 * 1024);
 
+// Writes a .vstpreset a VST3 host (and readVstPreset) reads: the component state as 'Comp', the
+// name in an 'Info' chunk; `classId` is the 32-character VST3 component class ID. Returns false
+// (and says why) when the file cannot be written.
+bool writeVstPreset (const juce::File& file, const juce::MemoryBlock& component, const juce::String& name,
+                     const juce::String& classId, juce::String& whyNot);
+
+// This plugin's VST3 component class ID as preset files spell it: taken from a factory preset's
+// header when the bundle has one, else JUCE's ID for this plugin's codes (non-Windows spelling).
+juce::String vst3ClassId();
+
 class PresetLibrary
 {
 public:

@@ -23,6 +23,14 @@ struct PluginStatus
     bool loaded = false, failed = false;
     juce::String message;        // error or warning; empty when all is well
     juce::String stateMessage;   // why the last state given to setStateInformation was (partly) ignored
+    // For the editor (ModelLoader.h):
+    juce::String author, description;
+    int latentSize = 0;          // latents the controls act on; 0 when the played path is not encode -> decode
+    juce::String rejected;       // one line: the last model the user picked could not be loaded (another plays)
+    juce::String details;        // the full text behind `rejected` or `message`
+    juce::String waitingPath;    // before the first prepareToPlay: the model that will load then
+    bool loading = false;        // a model the editor asked for is being loaded
+    bool relinked = false;       // the state's model file was missing and found elsewhere by its sha256
 };
 
 struct SavedModel

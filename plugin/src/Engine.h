@@ -46,6 +46,9 @@ struct Controls
     // input at unity gain, delayed by the reported latency like the dry path.
     std::atomic<bool> bypass { false };
     LatentControls latent;
+    // Not a control: the latents the playing model's decode received, for display (the model
+    // loader hands it to each runner it builds; LatentControls.h).
+    LatentMonitor latentView;
     // "Model control k", 0..1 (ModelInfo::controls says what each is); NaN: the model's default.
     ModelRunner::ControlValues model;
 

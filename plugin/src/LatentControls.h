@@ -63,4 +63,33 @@ struct LatentSettings
     }
 };
 
+// The latents as decode receives them (after scale and bias), for a display: the mean over each
+// call's frames of the first stream's first kLatentShown dimensions. Written by the inference
+// thread with relaxed atomics (no lock, no allocation), read by the editor at display rate.
+constexpr int kLatentShown = 16;
+
+struct LatentMonitor
+{
+    std::array<std::atomic<float>, kLatentShown> mean {};
+    std::atomic<int> dims { 0 };            // how many of `mean` the last call wrote
+    std::atomic<unsigned> calls { 0 };      // counts the calls, so a reader sees the latents move
+
+    // z: the first stream's [channels][frames], with strides in elements (encode's result may
+    // be a strided view: it is read where it lies).
+    void write (const float* z, int channels, int frames, long channelStride, long frameStride) noexcept
+    {
+        const int n = channels < kLatentShown ? channels : kLatentShown;
+        for (int d = 0; d < n; ++d)
+        {
+            const float* row = z + d * channelStride;
+            float sum = 0.0f;
+            for (int t = 0; t < frames; ++t)
+                sum += row[t * frameStride];
+            mean[(size_t) d].store (frames > 0 ? sum / (float) frames : 0.0f, std::memory_order_relaxed);
+        }
+        dims.store (n, std::memory_order_relaxed);
+        calls.fetch_add (1, std::memory_order_release);
+    }
+};
+
 } // namespace nnplug

@@ -403,11 +403,20 @@ void applyPath (ModelInfo& info, bool latent, const std::string& chosen)
 
 } // namespace
 
+namespace {
+ModelFile describe (torch::jit::Module module, const std::string& metadata, const std::string& path, MethodChoice choice);
+}
+
 ModelFile readModelFile (const std::string& path, MethodChoice choice)
 {
-    ModelFile file;
-    auto& info = file.info;
-    info.path = path;
+    auto loaded = loadModule (path);
+    return describe (std::move (loaded.module), loaded.metadata, path, choice);
+}
+
+LoadedModule loadModule (const std::string& path)
+{
+    LoadedModule loaded;
+    loaded.path = path;
     std::error_code ec;
     if (! std::filesystem::is_regular_file (path, ec))
         throw ModelError ("model file not found: " + path);
@@ -415,13 +424,41 @@ ModelFile readModelFile (const std::string& path, MethodChoice choice)
     torch::jit::ExtraFilesMap extra { { "nnplug.json", "" } };
     try
     {
-        file.module = torch::jit::load (path, torch::kCPU, extra);
-        file.module.eval();
+        loaded.module = torch::jit::load (path, torch::kCPU, extra);
+        loaded.module.eval();
     }
     catch (const std::exception& e)
     {
         throw ModelError ("not a loadable TorchScript file (" + path + "): " + firstLineOf (e.what()));
     }
+    loaded.metadata = extra["nnplug.json"];
+    return loaded;
+}
+
+ModelFile describeModule (const LoadedModule& loaded, MethodChoice choice)
+{
+    torch::jit::Module copy;
+    try
+    {
+        // A deep copy (parameters, buffers, attributes): the loaded module stays as read, so
+        // the next engine built from it starts from the file's state, not from a stream's.
+        copy = loaded.module.clone();
+    }
+    catch (const std::exception& e)
+    {
+        throw ModelError ("cannot copy the loaded model: " + firstLineOf (e.what()));
+    }
+    return describe (std::move (copy), loaded.metadata, loaded.path, choice);
+}
+
+namespace {
+
+ModelFile describe (torch::jit::Module module, const std::string& metadata, const std::string& path, MethodChoice choice)
+{
+    ModelFile file;
+    file.module = std::move (module);
+    auto& info = file.info;
+    info.path = path;
 
     try
     {
@@ -430,7 +467,7 @@ ModelFile readModelFile (const std::string& path, MethodChoice choice)
         else
         {
             readConvention (file.module, info);
-            std::string json = extra["nnplug.json"];
+            std::string json = metadata;
             if (json.empty() && file.module.hasattr ("nnplug_metadata"))
             {
                 auto v = file.module.attr ("nnplug_metadata");
@@ -484,5 +521,7 @@ ModelFile readModelFile (const std::string& path, MethodChoice choice)
     }
     return file;
 }
+
+} // namespace
 
 } // namespace nnplug

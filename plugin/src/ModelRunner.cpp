@@ -49,7 +49,21 @@ void useSingleInferenceThread()
 
 ModelRunner::ModelRunner (const std::string& path, MethodChoice method) : impl (std::make_unique<Impl>())
 {
-    auto file = readModelFile (path, method);
+    adopt (readModelFile (path, method));
+}
+
+ModelRunner::ModelRunner (const LoadedModule& loaded, MethodChoice method) : impl (std::make_unique<Impl>())
+{
+    adopt (describeModule (loaded, method));
+}
+
+std::shared_ptr<const LoadedModule> ModelRunner::read (const std::string& path)
+{
+    return std::make_shared<const LoadedModule> (loadModule (path));
+}
+
+void ModelRunner::adopt (ModelFile&& file)
+{
     impl->module = std::move (file.module);
     modelInfo = std::move (file.info);
     impl->applied.fill (std::nan (""));
@@ -272,6 +286,9 @@ bool ModelRunner::run (const float* inBuffer, float* outBuffer) noexcept
                     settings.apply (zt.data_ptr<float>(), batchSize, (int) zt.size (1), (int) frames);
                 }
             }
+            // What decode receives, for the editor: read in place (no copy, no allocation).
+            if (monitor != nullptr && zt.dim() == 3 && zt.scalar_type() == at::kFloat && zt.device().is_cpu())
+                monitor->write (zt.data_ptr<float>(), (int) zt.size (1), (int) frames, (long) zt.stride (1), (long) zt.stride (2));
             result = m.get_method ("decode") ({ zt });
         }
 

@@ -19,6 +19,9 @@
 
 namespace nnplug {
 
+struct LoadedModule;   // ModelFile.h (kept out of this header: it needs torch's)
+struct ModelFile;
+
 // The seed of every measurement and trial (python/nnplug/player.py's MEASURE_SEED).
 constexpr unsigned long long kMeasureSeed = 0x6e6e706c;
 
@@ -30,6 +33,12 @@ public:
 
     // Loads and reads the file, playing the chosen path; throws ModelError with a one-line reason.
     explicit ModelRunner (const std::string& path, MethodChoice method = MethodChoice::Auto);
+    // The same from a file already read (ModelFile.h): plays a deep copy of `loaded`, so that
+    // engines for another buffer size, mode or method need no disk access.
+    explicit ModelRunner (const LoadedModule& loaded, MethodChoice method = MethodChoice::Auto);
+    // Reads a file for the constructor above (torch::jit::load, nothing run); throws ModelError
+    // when it is missing or not TorchScript. The result is never modified and can be shared.
+    static std::shared_ptr<const LoadedModule> read (const std::string& path);
     ~ModelRunner();
     ModelRunner (const ModelRunner&) = delete;
     ModelRunner& operator= (const ModelRunner&) = delete;
@@ -68,6 +77,8 @@ public:
 
     // Read by run() on the inference thread (encode>decode models only); may be null.
     void setLatentControls (const LatentControls* c) { latent = c; }
+    // Written by run() on the inference thread (encode>decode models only); may be null.
+    void setLatentMonitor (LatentMonitor* m) { monitor = m; }
     // Read by run() on the inference thread; may be null (the model keeps its defaults).
     void setModelControls (const ControlValues* c) { modelControls = c; }
 
@@ -94,8 +105,10 @@ private:
     std::string error;
     double trialTime = 0;
     const LatentControls* latent = nullptr;
+    LatentMonitor* monitor = nullptr;
     const ControlValues* modelControls = nullptr;
 
+    void adopt (ModelFile&& file);
     void snapshot();
     void applyModelControls();
     void prepareNeutone (double hostRate);
