@@ -118,7 +118,7 @@ def test_saved_session_reopened_in_a_fresh_process_renders_the_same_bits(ardour,
 
 
 @daw
-def test_model_found_by_path_and_sha256_and_a_moved_file_reported(ardour, default_model, seed_model, tmp_path):
+def test_model_found_by_path_and_sha256_a_moved_file_relinked_or_reported(ardour, default_model, seed_model, tmp_path):
     x = impulses(20000)
     first = ardour.render(x, 256)
     mine = tmp_path / "mine.ts"
@@ -133,13 +133,22 @@ def test_model_found_by_path_and_sha256_and_a_moved_file_reported(ardour, defaul
     ardour.rerender()
     st = ardour.status()
     assert "sha256 mismatch" in st.message, st
-    moved = tmp_path / "moved.ts"
-    mine.rename(moved)                                   # the file is gone from its path
+    shutil.copy(default_model, mine)
+    mine.rename(tmp_path / "moved.ts")                   # the file is gone from its path
     ardour.edit_saved_state(model_sha256=sha)
+    y = ardour.rerender()
+    st = ardour.status()
+    # the bundle stages a file with that sha256: the project's model is found again, and says so
+    assert st.ok and st.message.startswith("relinked mine.ts"), st
+    assert np.array_equal(y, first)
+    other = tmp_path / "other.ts"                        # a model found nowhere else by its sha256
+    shutil.copy(seed_model, other)
+    ardour.edit_saved_state(model_path=str(other), model_sha256=hashlib.sha256(other.read_bytes()).hexdigest())
+    other.unlink()
     ardour.rerender()
     st = ardour.status()
     assert not st.ok and st.failed, st
-    assert str(mine) in st.message or "not found" in st.message.lower(), st.message
+    assert str(other) in st.message or "not found" in st.message.lower(), st.message
 
 
 @daw
