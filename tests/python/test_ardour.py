@@ -291,9 +291,9 @@ def test_lv2_in_ardour_equals_the_vst3_export_or_its_known_defect(ardour_lv2, ar
     """The goal: the LV2's export in Ardour is the VST3's, bit for bit (which is validate's
     reference). Today it is not: the LV2 restarts its stream where the export proper starts, not
     where Ardour's latency pre-roll starts (the plugin restarts when the host's transport starts
-    playing in an offline render, PluginProcessor.cpp; Ardour's LV2 path, through JUCE 7.0.5's
-    LV2 client, says 'playing' only there). That output is pinned bit for bit and reported as an
-    expected failure; any other output fails."""
+    playing in an offline render, PluginProcessor.cpp, and Ardour sends the LV2 time:Position at
+    speed 0 through the pre-roll, speed 1 from frame 0: docs/validation.md). That output is
+    pinned bit for bit and reported as an expected failure; any other output fails."""
     facts = contract.read(default_model)
     x = impulses(20000)
     ardour.set_param("dry_wet", 100.0)
