@@ -236,3 +236,84 @@ def test_ardour_missing_is_one_line_saying_how_to_install_it(vst3, default_model
     assert done.returncode != 0
     lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "scripts/setup.sh --daw" in lines[0], done.stderr
+
+
+# -- the LV2 in Ardour ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def staged_lv2(default_model, tmp_path_factory):
+    from support.paths import LV2
+    if not (LV2 / "manifest.ttl").is_file():
+        pytest.fail(f"LV2 not built: run `make build` (no bundle at {LV2})", pytrace=False)
+    return stage_copy(LV2, default_model, tmp_path_factory.mktemp("ardour-lv2"))
+
+
+@pytest.fixture(scope="module")
+def ardour_lv2(staged_lv2):
+    host = ArdourHost(staged_lv2, SR)
+    assert host.format == "lv2"          # from the bundle's suffix
+    yield host
+    say_aborts(host)
+    host.close()
+
+
+@daw
+def test_lv2_in_ardour_takes_its_parameters_by_property_and_its_structure_by_state(ardour_lv2):
+    """Ardour loads the LV2 from the host's private LV2_PATH; its parameters are LV2 properties
+    (no control ports), set through Ardour's property controls by URI: the value reaches the
+    plugin (its saved state holds it). inference_mode goes into the LV2 state in the session:
+    the worker thread's latency (2N - 1 + d = 4072) proves the plugin restored it."""
+    from nnplug.hosts.ardour import ARDOUR_PARAMS
+    from nnplug.hosts.status import plugin_state_xml
+    host = ardour_lv2
+    host.set_param("dry_wet", 37.5)
+    host.set_param("inference_mode", "Worker thread")
+    try:
+        host.render(impulses(20000), 256)
+    finally:
+        host.set_param("dry_wet", 100.0)
+        host.set_param("inference_mode", "Synchronous")
+    names = host.parameter_names()
+    assert set(ARDOUR_PARAMS) <= set(names), sorted(set(ARDOUR_PARAMS) - set(names))
+    assert host.reported_latency() == 4072 and host.status().ok
+    params = {p.get("id"): p.get("value") for p in plugin_state_xml(host.raw_state).findall("PARAM")}
+    assert float(params["dry_wet"]) == 37.5 and float(params["inference_mode"]) == 1.0
+    with pytest.raises(Exception, match="not yet for the LV2"):
+        host.set_automation("dry_wet", [(0, 100.0), (1000, 50.0)])
+
+
+def lv2_export_as_measured(facts, x: np.ndarray, latency: int, n: int) -> np.ndarray:
+    """What the LV2 exports in Ardour today, bit for bit (measured at buffer size 256): the
+    plugin's stream restarts at the export's first sample (the end of Ardour's latency pre-roll,
+    where the plugin is fed the signal's sample L), so its output is the compensated output of a
+    stream that starts at the signal's sample L: export[e] = reference(x[L:])[e - L + d]
+    (= [e - (N - 1)]). The signal's first L samples are dropped by that restart (an impulse
+    there is lost, dry path included). The VST3's stream starts at the pre-roll's start."""
+    r = reference(facts, x[:, latency:], n, total=x.shape[1] + 2 * n)
+    lag = latency - facts.delay
+    out = np.zeros_like(x)
+    out[:, lag:] = r[:, :x.shape[1] - lag]
+    return out
+
+
+@daw
+def test_lv2_in_ardour_equals_the_vst3_export_or_its_known_defect(ardour_lv2, ardour, default_model):
+    """The goal: the LV2's export in Ardour is the VST3's, bit for bit (which is validate's
+    reference). Today it is not: the LV2 restarts its stream where the export proper starts, not
+    where Ardour's latency pre-roll starts (the plugin restarts when the host's transport starts
+    playing in an offline render, PluginProcessor.cpp, and Ardour sends the LV2 time:Position at
+    speed 0 through the pre-roll, speed 1 from frame 0: docs/validation.md). That output is
+    pinned bit for bit and reported as an expected failure; any other output fails."""
+    facts = contract.read(default_model)
+    x = impulses(20000)
+    ardour.set_param("dry_wet", 100.0)
+    vst3 = ardour.render(x, 256)
+    n = ardour.status().buffer_size
+    assert np.array_equal(vst3, expected(facts, x, 3048, 256, n))
+    y = ardour_lv2.render(x, 256)
+    assert ardour_lv2.reported_latency() == 3048 and ardour_lv2.status().buffer_size == n
+    if np.array_equal(y, vst3):
+        return
+    assert np.array_equal(y, lv2_export_as_measured(facts, x, 3048, n)), \
+        "the LV2's Ardour export is neither the VST3's nor the known restart at the export's start"
+    pytest.xfail("known defect: the LV2 in Ardour restarts its stream at the export's first sample "
+                 "(the signal's first L samples are lost); see lv2_export_as_measured")

@@ -2,7 +2,8 @@
 -- plugin's parameters, save the session, export the session range offline (freewheel).
 -- Run by nnplug.hosts.ardour:  ardour7-lua THIS SESSION_DIR NAME BLOCK EXPORT_DIR
 -- with the rest in environment variables (strings from Python, parsed here):
---   NNPLUG_PARAMS       "index=normalized;..." parameter values, VST3-normalized (0..1)
+--   NNPLUG_PARAMS       "index=normalized;..." parameter values, VST3-normalized (0..1); for the
+--                       LV2 "URI=value;..." its properties (patch:writable), in their own units
 --   NNPLUG_AUTOMATION   "index:sample=value,sample=value,..." one automation lane, played
 --   NNPLUG_SAVE         "1": save the session (before the export: see there)
 -- Lines starting "NNPLUG " are read back by Python.
@@ -29,9 +30,36 @@ assert(not track:isnil(), "nnplug: the session has no track named nnplug")
 local plugin = track:nth_plugin(0)
 assert(not plugin:isnil(), "nnplug: the session has no plugin on its track")
 
-for index, value in string.gmatch(os.getenv("NNPLUG_PARAMS") or "", "(%d+)=([^;]+)") do
-  assert(ARDOUR.LuaAPI.set_processor_param(plugin, tonumber(index), tonumber(value)),
-         "nnplug: Ardour refused parameter " .. index)
+-- The LV2's parameters are no control ports but LV2 properties: Ardour gives each a property
+-- control (AutomationType PluginPropertyAutomation, numbered by the property URI's URID in this
+-- process, named "property-<URI>"). Lua has neither that enum value nor Ardour's URI map, so the
+-- controls are found by name among the URIDs: PluginPropertyAutomation follows PluginAutomation
+-- in Ardour's AutomationType (libs/ardour/ardour/types.h).
+local properties = nil
+local function property_controls()
+  if properties == nil then
+    properties = {}
+    local auto = plugin:to_automatable()
+    local kind = ARDOUR.AutomationType.PluginAutomation + 1
+    for urid = 1, 4096 do
+      local c = auto:automation_control(Evoral.Parameter(kind, 0, urid), false)
+      if not c:isnil() then
+        properties[string.gsub(c:name(), "^property%-", "")] = c
+      end
+    end
+  end
+  return properties
+end
+
+for key, value in string.gmatch(os.getenv("NNPLUG_PARAMS") or "", "([^;=]+)=([^;]+)") do
+  if string.match(key, "^%d+$") then
+    assert(ARDOUR.LuaAPI.set_processor_param(plugin, tonumber(key), tonumber(value)),
+           "nnplug: Ardour refused parameter " .. key)
+  else
+    local c = property_controls()[key]
+    assert(c ~= nil, "nnplug: Ardour shows no property control for " .. key)
+    c:set_value(tonumber(value), PBD.GroupControlDisposition.NoGroup)
+  end
 end
 
 local lane = os.getenv("NNPLUG_AUTOMATION") or ""
