@@ -1,6 +1,8 @@
 #include "PluginProcessor.h"
 #include "PluginEditor.h"
 
+#include <optional>
+
 namespace {
 
 // The current thread runs processBlock (and is not the message thread): changes requested
@@ -84,18 +86,33 @@ void NnplugProcessor::render (juce::AudioBuffer<float>& buffer, bool bypassed)
     if (offline)
         loader.waitUntilIdle();   // offline renders must not depend on timing
 
-    // A DAW's offline render (export, bounce, freewheel) plays from where its transport starts
-    // rolling: the stream restarts there. Otherwise what the model's caches hold, and the phase
-    // of its strides, would depend on how long the plugin ran before (idle blocks while the
-    // session loaded, earlier exports), and the same session would export different bits each
-    // time (tests/python/test_ardour.py exports a saved session twice).
-    // Live playback keeps its stream; hosts without a playhead (pedalboard) are unaffected.
+    // A DAW's offline render (export, bounce, freewheel) is one stream from where it starts.
+    // Otherwise what the model's caches hold, and the phase of its strides, would depend on how
+    // long the plugin ran before (idle blocks while the session loaded, earlier exports), and the
+    // same session would export different bits each time (tests/python/test_ardour.py exports a
+    // saved session twice). In an offline render the stream restarts where the timeline does not
+    // continue the last block: a position jump, a first position after blocks without one, or
+    // the transport starting anywhere but where the last block ended. Ardour, for one, plays its
+    // latency pre-roll into a VST3 with the transport rolling from the pre-roll's start, but into
+    // an LV2 with the transport stopped and the position advancing, starting it only at the
+    // session's start (a continuation there). A stopped transport that repeats its position is
+    // no jump. Live playback keeps its stream; hosts without a position (pedalboard) are unaffected.
+    std::optional<int64_t> position;
     bool playing = false;
     if (auto* head = getPlayHead())
-        if (auto position = head->getPosition())
-            playing = position->getIsPlaying();
-    if (offline && playing && ! wasPlaying)
+        if (auto info = head->getPosition())
+        {
+            playing = info->getIsPlaying();
+            if (auto samples = info->getTimeInSamples())
+                position = *samples;
+        }
+    const bool continues = position && lastPosition && *position == *lastPosition + lastBlock;
+    const bool repeats = position && lastPosition && *position == *lastPosition;
+    const bool jumps = position && ! continues && ! repeats;
+    if (offline && (jumps || (playing && ! wasPlaying && ! continues)))
         engines.requestRestart();
+    lastPosition = position;
+    lastBlock = numSamples;
     wasPlaying = playing;
 
     nnplug::readControls (apvts, controls);

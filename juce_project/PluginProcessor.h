@@ -3,6 +3,8 @@
 // (plugin/). Parameter IDs are stable; see docs in README.
 #pragma once
 
+#include <optional>
+
 #include "EngineSwitch.h"
 #include "Meters.h"
 #include "ModelLoader.h"
@@ -86,7 +88,10 @@ private:
     nnplug::EngineSwitch engines;
     nnplug::ModelLoader loader;   // after engines: stopped before they go
     bool restoringState = false;
-    bool wasPlaying = false;   // audio thread: the host's transport was rolling in the last block
+    // audio thread: the host's timeline position and length of the last block (render())
+    std::optional<int64_t> lastPosition;
+    int lastBlock = 0;
+    bool wasPlaying = false;
     std::atomic<bool> structureFromEditor { false };   // set around setStructuralFromEditor's change
 
     void parameterChanged (const juce::String& id, float value) override;

@@ -282,8 +282,8 @@ def test_lv2_in_ardour_takes_its_parameters_by_property_and_its_structure_by_sta
 
 
 def lv2_export_as_measured(facts, x: np.ndarray, latency: int, n: int) -> np.ndarray:
-    """What the LV2 exports in Ardour today, bit for bit (measured at buffer size 256): the
-    plugin's stream restarts at the export's first sample (the end of Ardour's latency pre-roll,
+    """What the LV2 exported in Ardour when the plugin restarted its stream where the transport
+    starts (measured at buffer size 256), bit for bit: the stream restarted at the export's first sample (the end of Ardour's latency pre-roll,
     where the plugin is fed the signal's sample L), so its output is the compensated output of a
     stream that starts at the signal's sample L: export[e] = reference(x[L:])[e - L + d]
     (= [e - (N - 1)]). The signal's first L samples are dropped by that restart (an impulse
@@ -296,24 +296,22 @@ def lv2_export_as_measured(facts, x: np.ndarray, latency: int, n: int) -> np.nda
 
 
 @daw
-def test_lv2_in_ardour_equals_the_vst3_export_or_its_known_defect(ardour_lv2, ardour, default_model):
-    """The goal: the LV2's export in Ardour is the VST3's, bit for bit (which is validate's
-    reference). Today it is not: the LV2 restarts its stream where the export proper starts, not
-    where Ardour's latency pre-roll starts (the plugin restarts when the host's transport starts
-    playing in an offline render, PluginProcessor.cpp, and Ardour sends the LV2 time:Position at
-    speed 0 through the pre-roll, speed 1 from frame 0: docs/validation.md). That output is
-    pinned bit for bit and reported as an expected failure; any other output fails."""
+def test_lv2_in_ardour_equals_the_vst3_export(ardour_lv2, ardour, default_model):
+    """The LV2's export in Ardour is the VST3's, bit for bit (which is validate's reference).
+    Ardour sends the LV2 its position with the transport stopped through the latency pre-roll and
+    starts the transport only at the session's start: the plugin restarts its stream where the
+    position jumps (PluginProcessor.cpp), so the pre-roll is part of its stream as for the VST3.
+    Restarting where the transport starts would lose the signal's first L samples instead
+    (lv2_export_as_measured, the output that rule gave): checked not to be the result."""
     facts = contract.read(default_model)
     x = impulses(20000)
     ardour.set_param("dry_wet", 100.0)
     vst3 = ardour.render(x, 256)
     n = ardour.status().buffer_size
     assert np.array_equal(vst3, expected(facts, x, 3048, 256, n))
-    y = ardour_lv2.render(x, 256)
-    assert ardour_lv2.reported_latency() == 3048 and ardour_lv2.status().buffer_size == n
-    if np.array_equal(y, vst3):
-        return
-    assert np.array_equal(y, lv2_export_as_measured(facts, x, 3048, n)), \
-        "the LV2's Ardour export is neither the VST3's nor the known restart at the export's start"
-    pytest.xfail("known defect: the LV2 in Ardour restarts its stream at the export's first sample "
-                 "(the signal's first L samples are lost); see lv2_export_as_measured")
+    for block in (256, 1024):
+        ardour_lv2.set_param("dry_wet", 100.0)
+        y = ardour_lv2.render(x, block)
+        assert ardour_lv2.reported_latency() == 3048 and ardour_lv2.status().buffer_size == n
+        assert np.array_equal(y, expected(facts, x, 3048, block, n)), block
+        assert not np.array_equal(y, lv2_export_as_measured(facts, x, 3048, n))
