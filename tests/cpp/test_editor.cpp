@@ -6,6 +6,7 @@
 // resizing, saving a preset. Each state is checked on the component tree and the processor,
 // and drawn to a PNG under the build folder (NNPLUG_SCREENSHOTS; docs/ shows some of them).
 #include "PluginEditor.h"
+#include "processor_support.h"
 
 #include <juce_cryptography/juce_cryptography.h>
 #include <gtest/gtest.h>
@@ -80,18 +81,6 @@ void play (NnplugProcessor& p, int blocks)
                 buf.setSample (ch, t, 0.25f * (float) std::sin (2 * juce::MathConstants<double>::pi * 220 * (b * 512 + t) / 44100));
         p.processBlock (buf, midi);
     }
-}
-
-void restore (NnplugProcessor& p, const juce::String& path, const juce::String& sha)
-{
-    juce::MemoryBlock mb;
-    p.getStateInformation (mb);
-    auto xml = juce::AudioProcessor::getXmlFromBinary (mb.getData(), (int) mb.getSize());
-    xml->setAttribute ("model_path", path);
-    xml->setAttribute ("model_sha256", sha);
-    juce::MemoryBlock blob;
-    juce::AudioProcessor::copyXmlToBinary (*xml, blob);
-    p.setStateInformation (blob.getData(), (int) blob.getSize());
 }
 
 // Runs the menu item whose text starts with `text` (the action the click would run).
@@ -307,7 +296,7 @@ TEST (Editor, LoadingWaitingFailedAndRelinked)
     EXPECT_EQ (ed.playState(), nnplug::PlayState::Playing);
 
     // a project whose model is gone: passing dry, the reason in the line and the light's tooltip
-    restore (*p, "/nonexistent/project/model.ts", juce::String::repeatedString ("cd", 32));
+    nnplug::test::restoreWithModel (*p, "/nonexistent/project/model.ts", juce::String::repeatedString ("cd", 32));
     play (*p, 4);
     ed.refresh();
     EXPECT_EQ (ed.playState(), nnplug::PlayState::PassingDry);
@@ -321,7 +310,7 @@ TEST (Editor, LoadingWaitingFailedAndRelinked)
 
     // the same project model moved into the user folder: relinked by its sha256, and said so
     const auto file = scratch.getChildFile ("models/delay_stereo.ts");
-    restore (*p, "/nonexistent/project/delay_stereo.ts", juce::SHA256 (file).toHexString());
+    nnplug::test::restoreWithModel (*p, "/nonexistent/project/delay_stereo.ts", juce::SHA256 (file).toHexString());
     play (*p, 4);
     ed.refresh();
     EXPECT_EQ (ed.playState(), nnplug::PlayState::Playing);
@@ -340,7 +329,7 @@ TEST (Editor, ProjectModelRelinkedToTheStagedCopy)
     NnplugEditor ed (*p);
     p->loadModel (scratch.getChildFile ("models/delay_stereo.ts").getFullPathName());
     play (*p, 4);
-    restore (*p, "/Library/Audio/Plug-Ins/VST3/nnplug.vst3/Contents/Resources/models/nnplug-default.ts",
+    nnplug::test::restoreWithModel (*p, "/Library/Audio/Plug-Ins/VST3/nnplug.vst3/Contents/Resources/models/nnplug-default.ts",
              juce::SHA256 (staged).toHexString());
     play (*p, 4);
     ed.refresh();

@@ -4,6 +4,7 @@
 // missing model is relinked by its sha256, and structural changes rebuild from the file read
 // once (the file may be gone by then).
 #include "PluginProcessor.h"
+#include "processor_support.h"
 
 #include <juce_cryptography/juce_cryptography.h>
 
@@ -62,18 +63,6 @@ juce::String savedPath (NnplugProcessor& p)
     p.getStateInformation (mb);
     auto xml = juce::AudioProcessor::getXmlFromBinary (mb.getData(), (int) mb.getSize());
     return xml ? xml->getStringAttribute ("model_path") : juce::String ("<no state>");
-}
-
-void restore (NnplugProcessor& p, const juce::String& path, const juce::String& sha)
-{
-    juce::MemoryBlock mb;
-    p.getStateInformation (mb);
-    auto xml = juce::AudioProcessor::getXmlFromBinary (mb.getData(), (int) mb.getSize());
-    xml->setAttribute ("model_path", path);
-    xml->setAttribute ("model_sha256", sha);
-    juce::MemoryBlock blob;
-    juce::AudioProcessor::copyXmlToBinary (*xml, blob);
-    p.setStateInformation (blob.getData(), (int) blob.getSize());
 }
 
 // A scratch folder, removed at the end of the test.
@@ -197,7 +186,7 @@ TEST (Loader, MissingModelIsRelinkedBySha256)
     auto p = prepared();
     p->loadModel (models + "/delay_mono.ts");
     render (*p, 4);   // the audio thread takes the new engine (crossfade)
-    restore (*p, "/nonexistent/projects/delay_stereo.ts", sha);
+    nnplug::test::restoreWithModel (*p, "/nonexistent/projects/delay_stereo.ts", sha);
     render (*p, 4);
     auto s = p->getStatus();
     EXPECT_TRUE (s.loaded && ! s.failed) << s.message;
@@ -209,7 +198,7 @@ TEST (Loader, MissingModelIsRelinkedBySha256)
     EXPECT_EQ (juce::SHA256 (juce::File (savedPath (*p))).toHexString(), sha);
 
     // no file with that sha256: failed, dry, and the project's path kept
-    restore (*p, "/nonexistent/projects/delay_stereo.ts", juce::String::repeatedString ("ab", 32));
+    nnplug::test::restoreWithModel (*p, "/nonexistent/projects/delay_stereo.ts", juce::String::repeatedString ("ab", 32));
     render (*p, 4);
     s = p->getStatus();
     EXPECT_TRUE (s.failed);
@@ -284,7 +273,7 @@ TEST (Loader, RestoredStateWinsOverAPendingPick)
     p->loadModel (models + "/delay_mono.ts");
     render (*p, 4);
     p->requestModelLoad (models + "/delay_mono.ts");
-    restore (*p, models + "/delay_stereo.ts", "");
+    nnplug::test::restoreWithModel (*p, models + "/delay_stereo.ts", "");
     p->waitForLoader();
     render (*p, 4);
     const auto s = p->getStatus();
