@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace nnplug {
@@ -31,7 +32,9 @@ struct ModelRunner::Impl
     // Neutone: the [kNeutoneKnobs, n] knob tensor forward takes, and the values in it.
     at::Tensor knobs;
     std::array<float, kNeutoneKnobs> knobValues {};
-    // nn~ attributes: the value last given to each set_<name> (NaN: none yet).
+    // nn~ attributes: each control's set_<name>, found once (no lookup or string built on the
+    // inference thread), and the value last given to it (NaN: none yet).
+    std::vector<std::optional<torch::jit::Method>> setters;
     std::array<double, kMaxModelControls> applied {};
 };
 
@@ -67,6 +70,8 @@ void ModelRunner::adopt (ModelFile&& file)
     impl->module = std::move (file.module);
     modelInfo = std::move (file.info);
     impl->applied.fill (std::nan (""));
+    for (const auto& c : modelInfo.controls)
+        impl->setters.push_back (c.kind == "attribute" ? impl->module.find_method ("set_" + c.name) : std::nullopt);
     snapshot();
 }
 
@@ -230,7 +235,9 @@ void ModelRunner::applyModelControls()
         c10::IValue typed = spec.type == "bool" ? c10::IValue (v >= 0.5)
                           : spec.type == "int"  ? c10::IValue ((int64_t) v)
                                                 : c10::IValue (v);
-        impl->module.get_method ("set_" + spec.name) ({ typed });
+        if (! impl->setters[i])
+            continue;
+        (*impl->setters[i]) ({ typed });
         impl->applied[i] = v;
     }
 }
