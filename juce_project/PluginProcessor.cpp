@@ -44,6 +44,9 @@ void NnplugProcessor::parameterChanged (const juce::String& id, float)
 
 void NnplugProcessor::prepareToPlay (double sampleRate, int samplesPerBlock)
 {
+    // The old stream's last model calls finish before a rebuild's warm-up saves and reseeds
+    // torch's generator, so that none of their draws lands inside that window.
+    loader.waitForInference();
     loader.prepare (sampleRate, samplesPerBlock, std::max (getTotalNumInputChannels(), getTotalNumOutputChannels()));
 }
 

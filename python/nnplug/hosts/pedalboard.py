@@ -136,6 +136,10 @@ class PedalboardHost(Host):
         x = np.ascontiguousarray(x, dtype=np.float32)
         channels, total = x.shape
         if isinstance(block, (int, np.integer)) and progress is None:
+            if seed is not None:
+                # The plugin's reset() waits for its worker thread to finish the last stream's
+                # model calls: none of their draws may come after the seed.
+                self.reset()
             seed_torch(seed)
             return self.process(x, int(block), reset=True)
         # Chunk by chunk in one stream; a fixed block size is fed in one-second chunks of whole
