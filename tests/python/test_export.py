@@ -9,6 +9,7 @@ import torch.nn as nn
 from nnplug import streaming as ns
 from nnplug.export import ExportError, export, weights_sha256
 from nnplug.models import RaveModel, SeedAutoencoder, config_for, set_randomness
+from nnplug.export.checks import run_stream
 from nnplug.streaming.check import compare_shifted, interior_margins, run_in_buffers
 
 
@@ -451,6 +452,30 @@ def test_inspect_names_rounded_weights(tmp_path, weights):
     assert f"{weights} weights in 2 wide layers" in text and "sha256 ok" in text
     assert "vs float32   forward at N = 1024:" in text and "STFT distance" in text
     assert ("N = 4096 differs from N = 1024" in text) == (weights == "int8")
+
+
+def test_exported_methods_are_inlined_and_give_the_same_bits(tmp_path, monkeypatch):
+    """The plugin runs TorchScript with the graph optimizer off, which would open an interpreter frame
+    for every method and function call: the saved methods have them all inlined, and stream exactly
+    what the same model exported without inlining streams."""
+    import nnplug.export.pipeline as pipeline
+    paths = {}
+    for inline in (True, False):
+        if not inline:
+            monkeypatch.setattr(pipeline, "inline_calls", lambda scripted: None)
+        torch.manual_seed(0)
+        paths[inline] = str(tmp_path / f"inline-{inline}.ts")
+        export(RaveModel(config_for("tiny")).eval(), paths[inline], sample_rate=44100, name="r", verbose=False)
+    inlined, plain = torch.jit.load(paths[True]), torch.jit.load(paths[False])
+    for method in ("forward", "encode", "decode", "reset"):
+        graph = str(getattr(inlined, method).graph)
+        assert "prim::CallMethod" not in graph and "prim::CallFunction" not in graph, method
+    assert "prim::CallMethod" in str(plain.forward.graph)      # the check above can fail
+    x = 0.3 * torch.randn(1, 1, 64 * 40, generator=torch.Generator().manual_seed(3))
+    for method, sizes in (("forward", [64, 192, 64 * 8]), ("encode", [64 * 4])):
+        a = run_stream(inlined, method, x, sizes)
+        b = run_stream(plain, method, x, sizes)
+        assert torch.equal(a, b), method
 
 
 def test_export_scripts_the_wrapper_once_and_records_the_final_metadata(tmp_path, monkeypatch):

@@ -139,6 +139,34 @@ def test_seeded_noise_reproducible_and_streamable():
     assert torch.equal(n(x), torch.zeros_like(x))
 
 
+def _documented_uniform(seed, salt, batch, channel, position):
+    """SeededNoise's uniform value for one element, from its documented hash in plain Python ints."""
+    def mix(v):
+        v = ((v >> 16) ^ v) * 0x045D9F3B & 0xFFFFFFFF
+        v = ((v >> 16) ^ v) * 0x045D9F3B & 0xFFFFFFFF
+        return (v >> 16) ^ v
+    key = mix(mix(mix(channel * 2) ^ seed) ^ salt)
+    key = mix((key + batch * 0x9E3779B) & 0xFFFFFFFF)
+    bits = mix(mix(position ^ key) ^ salt)
+    return 2.0 * (((bits >> 8) + 0.5) / 16777216.0) - 1.0
+
+
+def test_seeded_noise_keys_follow_the_shape_and_the_seed():
+    """The per-(batch, channel) keys are kept between calls: a new batch size, and a new seed after
+    reset, must give the documented values, not the kept keys'."""
+    n = SeededNoise(salt=9, seed=11)
+    n(torch.zeros(2, 3, 64))                                       # keys for batch 2, 3 channels
+    n.reset()
+    y = n(torch.zeros(1, 2, 16))
+    for c, t in [(0, 0), (1, 5), (1, 15)]:
+        assert y[0, c, t].item() == pytest.approx(_documented_uniform(11, 9, 0, c, t), abs=1e-7)
+    n.seed = 12
+    n.reset()
+    y = n(torch.zeros(3, 1, 8))
+    assert y[2, 0, 7].item() == pytest.approx(_documented_uniform(12, 9, 2, 0, 7), abs=1e-7)
+    assert y[0, 0, 3].item() != pytest.approx(_documented_uniform(11, 9, 0, 0, 3), abs=1e-7)
+
+
 def test_rave_stream_with_noise_is_repeatable():
     torch.manual_seed(2)
     m = RaveModel(config_for("tiny")).eval()

@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_streaming)
     register_plugin(which)
     register_flops(which)
+    register_ops(which)
     register_readme(which)
 
 
@@ -99,9 +100,7 @@ def register_plugin(which: argparse._SubParsersAction) -> None:
                                      "against the raw output.")
     p.add_argument("--plugin", help="the built nnplug.vst3 (default: the one `nnplug build` makes)")
     p.add_argument("--model", action="append", metavar="MODEL",
-                   help="a .ts file, or a name from --models of `bench streaming` (e.g. rave-v2: exported once "
-                        "to out/bench/), with -fp16 or -int8 appended for float16 or int8 weights in its wide layers "
-                        "(e.g. rave-v2-fp16, rave-v2-int8); repeat for several (default: the shipped default model)")
+                   help=f"{MODEL_HELP}; repeat for several (default: the shipped default model)")
     add_block_sizes(p, "32,128,512,2048", "host block sizes (default: 32,128,512,2048)")
     add_deprecated_alias(p, "--blocks", "--block-sizes")
     add_modes(p)
@@ -120,18 +119,19 @@ def register_plugin(which: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_plugin)
 
 
-def run_plugin(args: argparse.Namespace) -> int:
+MODEL_HELP = ("a .ts file, or a name from --models of `bench streaming` (e.g. rave-v2: exported once to out/bench/), "
+              "with -fp16 or -int8 appended for float16 or int8 weights in its wide layers (e.g. rave-v2-fp16, "
+              "rave-v2-int8)")
+
+
+def _model_files(names):
+    """.ts paths for --model arguments (default: the shipped default model); names of benchmark
+    architectures are exported once to out/bench/."""
     from pathlib import Path
 
-    from nnplug.bench.plugin import (RUNNERS, as_dicts, bench_plugin, exported_model, markdown, split_weights_suffix,
-                                     targets)
-    from nnplug.hosts import default_bundle
-
-    plugin = Path(args.plugin) if args.plugin else default_bundle()
-    if not plugin.exists():
-        raise UserError(f"plugin bundle not found: {plugin} (run `nnplug build`)")
+    from nnplug.bench.plugin import exported_model, split_weights_suffix
     models = []
-    for m in (args.model or [str(Path(__file__).resolve().parents[1] / "data" / "default.ts")]):
+    for m in (names or [str(Path(__file__).resolve().parents[1] / "data" / "default.ts")]):
         if split_weights_suffix(m)[0] in MODEL_CONFIGS and not Path(m).is_file():
             models.append(exported_model(m, Path("out") / "bench",
                                          progress=lambda s: print(f"[bench] {s}", file=sys.stderr, flush=True)))
@@ -140,6 +140,19 @@ def run_plugin(args: argparse.Namespace) -> int:
         else:
             raise UserError(f"model not found: {m} (a .ts file or one of {list(MODEL_CONFIGS)}, "
                             "each also as NAME-fp16 or NAME-int8)")
+    return models
+
+
+def run_plugin(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nnplug.bench.plugin import RUNNERS, as_dicts, bench_plugin, markdown, targets
+    from nnplug.hosts import default_bundle
+
+    plugin = Path(args.plugin) if args.plugin else default_bundle()
+    if not plugin.exists():
+        raise UserError(f"plugin bundle not found: {plugin} (run `nnplug build`)")
+    models = _model_files(args.model)
     blocks = parse_sizes(args.block_sizes, "--block-sizes")
     modes = parse_modes(args.modes, args)
     runners = [r.strip() for r in args.runners.split(",") if r.strip()]
@@ -189,6 +202,43 @@ def register_flops(which: argparse._SubParsersAction) -> None:
 def run_flops(args: argparse.Namespace) -> int:
     from nnplug.bench.flops import main
     return main(args.models)
+
+
+# ---- `nnplug bench ops` (python/nnplug/bench/ops.py) -------------------------------------------
+def register_ops(which: argparse._SubParsersAction) -> None:
+    p = which.add_parser("ops", help="tensor ops and interpreter frames per model call, and CPU time, as the "
+                                     "plugin runs a file",
+                         description="For each model file, run as the plugin runs it (one thread, TorchScript's "
+                                     "graph optimizer off) at model buffer N on batch 1: the tensor ops one call "
+                                     "dispatches, the method/function frames it opens, and CPU seconds per second "
+                                     "of audio (interleaved rounds, median; the last column is the ratio to the "
+                                     "first model, measured in this run).")
+    p.add_argument("--model", action="append", metavar="MODEL",
+                   help=f"{MODEL_HELP}; repeat for several (default: the shipped default model)")
+    p.add_argument("--buffer", default="Auto", help="model buffer size N in samples, or Auto as in the plugin "
+                                                  "(default: Auto)")
+    p.add_argument("--seconds", type=float, default=5.0, help="seconds of audio per round (default: 5)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (default: 3)")
+    p.add_argument("--markdown", metavar="FILE", help="also write the table as markdown to FILE")
+    p.set_defaults(func=run_ops)
+
+
+def run_ops(args: argparse.Namespace) -> int:
+    from nnplug.bench.ops import bench_ops, details, table
+    if args.rounds < 1 or args.seconds <= 0:
+        raise UserError("--rounds and --seconds must be positive")
+    buffer = 0 if str(args.buffer).strip().lower() == "auto" else parse_sizes(args.buffer, "--buffer")[0]
+    rows = bench_ops(_model_files(args.model), buffer=buffer, seconds=args.seconds, rounds=args.rounds,
+                     progress=lambda s: print(f"[bench] {s}", file=sys.stderr, flush=True))
+    text = table(rows)
+    if args.markdown:
+        command = " ".join(["nnplug bench ops"] + [f"--model {m}" for m in (args.model or [])]
+                           + [f"--buffer {args.buffer}", f"--seconds {args.seconds:g}", f"--rounds {args.rounds}"])
+        with open(args.markdown, "w") as f:
+            f.write(f"`{command}` ({_load()} before the run)\n\n{text}\n")
+    print(text)
+    print(details(rows))
+    return 0
 
 
 # ---- `nnplug bench readme` (python/nnplug/bench/readme.py) --------------------------------------

@@ -46,15 +46,24 @@ class SeededNoise(ns.StreamingLeaf):
         self.normal = kind == "normal"
         self.enabled = True
         self.position = 0
+        self.keys = torch.zeros(0, dtype=torch.int64)       # made on a stream's first call
 
-    def _bits(self, x: torch.Tensor, stream: int) -> torch.Tensor:
-        b, c, t = x.size(0), x.size(1), x.size(2)
-        pos = (torch.arange(t, dtype=torch.int64, device=x.device) + self.position) & 0xFFFFFFFF
-        chan = torch.arange(c, dtype=torch.int64, device=x.device).view(c, 1)
-        bat = torch.arange(b, dtype=torch.int64, device=x.device).view(b, 1, 1)
-        # distinct (channel, stream) -> distinct keys: _mix is a bijection on 32-bit values
-        key = _mix(_mix(_mix(chan * 2 + stream) ^ self.seed) ^ self.salt)
-        key = _mix((key + bat * 0x9E3779B) & 0xFFFFFFFF)           # (b, c, 1)
+    def _keys(self, b: int, c: int, device: torch.device) -> torch.Tensor:
+        """(2, b, c, 1): the key of every (stream, batch, channel). They depend on the shape alone,
+        so they are made on a stream's first call and kept: some 40 integer ops fewer per call."""
+        keys = self.keys
+        if keys.dim() != 4 or keys.size(1) != b or keys.size(2) != c or keys.device != device:
+            stream = torch.arange(2, dtype=torch.int64, device=device).view(2, 1, 1, 1)
+            chan = torch.arange(c, dtype=torch.int64, device=device).view(c, 1)
+            bat = torch.arange(b, dtype=torch.int64, device=device).view(b, 1, 1)
+            # distinct (channel, stream) -> distinct keys: _mix is a bijection on 32-bit values
+            keys = _mix(_mix(_mix(chan * 2 + stream) ^ self.seed) ^ self.salt)
+            keys = _mix((keys + bat * 0x9E3779B) & 0xFFFFFFFF)    # (2, b, c, 1)
+            self.keys = keys
+        return keys
+
+    def _bits(self, x: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        pos = (torch.arange(x.size(2), dtype=torch.int64, device=x.device) + self.position) & 0xFFFFFFFF
         return _mix(_mix(pos ^ key) ^ self.salt)                 # (b, c, t)
 
     def _unit(self, bits: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -64,9 +73,10 @@ class SeededNoise(ns.StreamingLeaf):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.enabled:
             return torch.zeros_like(x)
-        u1 = self._unit(self._bits(x, 0), x.dtype)
+        keys = self._keys(x.size(0), x.size(1), x.device)
+        u1 = self._unit(self._bits(x, keys[0]), x.dtype)
         if self.normal:
-            u2 = self._unit(self._bits(x, 1), x.dtype)
+            u2 = self._unit(self._bits(x, keys[1]), x.dtype)
             out = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(6.283185307179586 * u2)
         else:
             out = 2.0 * u1 - 1.0
@@ -76,10 +86,11 @@ class SeededNoise(ns.StreamingLeaf):
     @torch.jit.export
     def reset(self):
         self.position = 0
+        self.keys = torch.zeros(0, dtype=torch.int64)
 
     def streaming_copy(self) -> nn.Module:
         copied = copy.deepcopy(self)
-        copied.position = 0
+        copied.reset()
         return copied
 
     def extra_repr(self) -> str:
@@ -96,5 +107,5 @@ def set_randomness(model: nn.Module, enabled: bool | None = None, seed: int | No
                 m.enabled = bool(enabled)
             if seed is not None:
                 m.seed = int(seed) & _MASK
-            m.position = 0
+            m.reset()
     return count

@@ -206,11 +206,8 @@ class CachedConv1d(_PastSamples):
         For a strided layer with few channels on a long input torch's conv spends its time
         gathering taps through a generic 2-D im2col; this gathers them with one copy."""
         k = self.weight.size(-1)
-        span = (k - 1) * self.dilation + 1
-        taps = x.unfold(-1, span, self.stride)                                       # B, C, T_out, span
-        if self.dilation > 1:
-            taps = taps[:, :, :, :: self.dilation]
-        columns = taps.permute(0, 1, 3, 2).reshape(x.size(0), x.size(1) * k, taps.size(2))   # B, C*k, T_out
+        taps = self._taps(x)                                                         # B, C, T_out, k(, 1)
+        columns = taps.transpose(2, 3).reshape(x.size(0), x.size(1) * k, taps.size(2))   # B, C*k, T_out
         weight = self.weight.reshape(self.weight.size(0), -1)
         if x.size(0) == 1 and self.bias is not None:
             return torch.addmm(self.bias.unsqueeze(1), weight, columns.squeeze(0)).unsqueeze(0)
@@ -232,22 +229,26 @@ class CachedConv1d(_PastSamples):
         around `nnplug bench plugin --model rave-v2`); the weights are read in place (a
         transposed view, no copy).
         Every stream of the batch (a stereo pair) shares the one product."""
-        k = self.weight.size(-1)
-        span = (k - 1) * self.dilation + 1
-        taps = x.unfold(-1, span, self.stride)                                       # B, C, T_out, span
-        if self.dilation > 1:
-            taps = taps[:, :, :, :: self.dilation]                                   # B, C, T_out, k
+        taps = self._taps(x)                                                         # B, C, T_out, k(, 1)
         batch, steps = taps.size(0), taps.size(2)
-        rows = taps.permute(0, 2, 1, 3).reshape(batch * steps, x.size(1) * k)       # B*T_out, C*k
+        rows = taps.transpose(1, 2).reshape(batch * steps, x.size(1) * self.weight.size(-1))   # B*T_out, C*k
         if self.int8_weights:
             y = torch.ops.quantized.linear_dynamic(rows, self._packed_int8(), self.int8_reduce_range)  # bias included
         elif self.half_weights:
             y = torch.ops.quantized.linear_dynamic_fp16(rows, self._packed())         # bias included
         else:
-            y = torch.mm(rows, self.weight.reshape(self.weight.size(0), -1).t())     # B*T_out, C_out
-            if self.bias is not None:
-                y = y + self.bias
+            # bias inside the product: one op, no second pass over the rows
+            y = F.linear(rows, self.weight.reshape(self.weight.size(0), -1), self.bias)   # B*T_out, C_out
         return y.view(batch, steps, y.size(1)).transpose(1, 2)
+
+    def _taps(self, x: torch.Tensor) -> torch.Tensor:
+        """The input windows each output reads, a view (B, C, T_out, k), or (B, C, T_out, k, 1) for a
+        dilated layer: its taps are picked out of each window by a second unfold, one op where
+        `[:, :, :, ::dilation]` is four slices."""
+        if self.dilation > 1:
+            span = (self.weight.size(-1) - 1) * self.dilation + 1
+            return x.unfold(-1, span, self.stride).unfold(-1, 1, self.dilation)
+        return x.unfold(-1, self.weight.size(-1), self.stride)
 
     def extra_repr(self) -> str:
         return (f"{self.weight.shape[1] * self.groups}, {self.weight.shape[0]}, kernel={self.weight.shape[-1]}, "
