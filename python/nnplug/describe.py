@@ -209,10 +209,9 @@ def _path_delays(path: str, facts: contract.Contract, measure: bool) -> Dict[str
     from nnplug.player import ModelPlayer, file_delay
     if facts.format == "neutone":
         player = ModelPlayer(path, facts)
-        rates, sizes = player.module.get_native_sample_rates(), player.module.get_native_buffer_sizes()
-        rate, n = (rates[0] if rates else 48000), (sizes[0] if sizes else 512)
+        rate, n = player.native_rate(), player.measure_buffer()
         player.prepare(rate, n)
-        return {"forward": {"delay": player.delay(), "source": f"asked of the model at {rate} Hz, buffer {n}"}}
+        return {"forward": {"delay": player.delay(), "source": f"asked of the model at {rate:g} Hz, buffer {n}"}}
     out: Dict[str, Dict[str, Any]] = {}
     for choice in ("forward", "encode -> decode"):
         try:

@@ -187,6 +187,11 @@ class ModelPlayer:
             return int(sizes[0]) if len(sizes) else contract.buffer_size("Auto", 1)
         return contract.buffer_size("Auto", self.facts.ratio)
 
+    def native_rate(self) -> float:
+        """The rate a Neutone file runs at without resampling of its own: its first native rate."""
+        rates = self.module.get_native_sample_rates()
+        return float(rates[0]) if len(rates) else 48000.0
+
     def _fresh(self, n: int) -> "ModelPlayer":
         """The file loaded again, in the state it was saved in (what this process's own reset
         cannot promise for state that a file without reset() keeps outside its buffers),
@@ -194,8 +199,7 @@ class ModelPlayer:
         player = ModelPlayer(self.path, self.facts)
         rate = self.sample_rate or self.facts.sample_rate or 44100.0
         if self.facts.format == "neutone":
-            rates = player.module.get_native_sample_rates()
-            rate = float(rates[0]) if len(rates) else 48000.0
+            rate = player.native_rate()
         player.prepare(rate, n)
         return player
 

@@ -863,9 +863,9 @@ class _Converter:
 
     def _inline_pointwise(self) -> None:
         """Stateless activation modules become plain function calls in the graph (the same op,
-        so the same bits). A scripted model run as the plugin runs it (graph optimizer off)
-        does not inline submodule calls, and each costs the interpreter a few microseconds:
-        at a small model's buffer sizes that is a sizeable part of the call."""
+        so the same bits): the streaming module holds no module objects it does not need, and
+        runs so in Python too. (Export then inlines every remaining call of the scripted file:
+        `nnplug.export.pipeline.inline_calls`.)"""
         for node in list(self.graph.nodes):
             if node.op != "call_module" or node.target.startswith("stateful.") or len(node.args) != 1 or node.kwargs:
                 continue
