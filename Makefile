@@ -68,7 +68,7 @@ bench: setup build
 		--modes sync --runners libtorch-cpp,libtorch-python,pedalboard --channels 1 --no-memory \
 		--seconds 6 --rounds 3 --markdown docs/bench-plugin-buffers.md
 	@$(NNPLUG) bench ops --model python/nnplug/data/default.ts --model rave-v2 --model rave-v2-fp16 --model rave-v2-int8 \
-		--buffer 2048 --rounds 5 --markdown docs/bench-ops.md
+		--buffer-sizes 2048 --rounds 5 --markdown docs/bench-ops.md
 	@$(NNPLUG) bench readme docs/performance.md docs/bench-plugin.md docs/bench-plugin-buffers.md docs/bench-ops.md \
 		docs/bench-streaming.md docs/bench-streaming-thirdparty.md
 

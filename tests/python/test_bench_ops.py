@@ -18,11 +18,13 @@ def test_counts_the_ops_of_one_call(tmp_path):
     export(SeedAutoencoder().eval(), str(path), sample_rate=44100, name="seed", verbose=False)
     # a file whose forward is nothing but one op: counts are exact
     torch.jit.save(torch.jit.script(_Negate()), str(tmp_path / "negate.ts"))
-    rows = bench_ops([path, tmp_path / "negate.ts"], buffer=512, seconds=0.05, rounds=2)
+    rows = bench_ops([path, tmp_path / "negate.ts"], buffers=[512], seconds=0.05, rounds=2)
     seed, negate = rows
     assert (negate.ops, negate.frames, negate.top) == (1, 1, {"aten::neg": 1})
     assert seed.buffer == 512 and seed.ops > 5 * negate.ops and len(seed.cpu) == 2 and seed.cpu_median > 0
-    assert seed.frames == 1          # an export's methods are inlined: the call is its only frame
+    # calls inside each layer are inlined: one frame per layer the model's graph calls, plus one
+    layer_calls = str(torch.jit.load(str(path)).forward_stream.forward.graph).count("prim::CallMethod")
+    assert seed.frames == 1 + layer_calls
 
 
 class _Negate(torch.nn.Module):
@@ -39,7 +41,7 @@ def test_cli_prints_the_table(tmp_path):
     path = tmp_path / "seed.ts"
     export(SeedAutoencoder().eval(), str(path), sample_rate=44100, name="seed", verbose=False)
     md = tmp_path / "ops.md"
-    p = subprocess.run([sys.executable, "-m", "nnplug", "bench", "ops", "--model", str(path), "--buffer", "256",
+    p = subprocess.run([sys.executable, "-m", "nnplug", "bench", "ops", "--model", str(path), "--buffer-sizes", "256",
                         "--seconds", "0.05", "--rounds", "1", "--markdown", str(md)],
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr

@@ -69,12 +69,13 @@ def _profile(model: _Model, calls: int = 3) -> tuple:
     return len(top) / calls, len(frames) / calls, {k: v / calls for k, v in counts.most_common(8)}
 
 
-def bench_ops(paths: Sequence[Path], buffer: int = 0, seconds: float = 5.0, rounds: int = 3,
+def bench_ops(paths: Sequence[Path], buffers: Sequence[int] = (0,), seconds: float = 5.0, rounds: int = 3,
               progress: Callable[[str], None] = lambda s: None) -> List[OpsRow]:
+    """A row per file and model buffer N (0: the plugin's Auto)."""
     from nnplug.runtime import plugin_execution
     rows: List[OpsRow] = []
     with plugin_execution():
-        models = [_Model(Path(p), buffer) for p in paths]
+        models = [_Model(Path(p), n) for p in paths for n in buffers]
         for m in models:
             progress(f"profiling {m.path.name} at N = {m.n}")
             if hasattr(m.module, "reset"):

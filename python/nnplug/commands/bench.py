@@ -215,8 +215,8 @@ def register_ops(which: argparse._SubParsersAction) -> None:
                                      "first model, measured in this run).")
     p.add_argument("--model", action="append", metavar="MODEL",
                    help=f"{MODEL_HELP}; repeat for several (default: the shipped default model)")
-    p.add_argument("--buffer", default="Auto", help="model buffer size N in samples, or Auto as in the plugin "
-                                                  "(default: Auto)")
+    add_buffer_sizes(p, "Auto", "model buffer sizes N in samples, comma-separated, or Auto as in the plugin "
+                                "(default: Auto)")
     p.add_argument("--seconds", type=float, default=5.0, help="seconds of audio per round (default: 5)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (default: 3)")
     p.add_argument("--markdown", metavar="FILE", help="also write the table as markdown to FILE")
@@ -227,13 +227,14 @@ def run_ops(args: argparse.Namespace) -> int:
     from nnplug.bench.ops import bench_ops, details, table
     if args.rounds < 1 or args.seconds <= 0:
         raise UserError("--rounds and --seconds must be positive")
-    buffer = 0 if str(args.buffer).strip().lower() == "auto" else parse_sizes(args.buffer, "--buffer")[0]
-    rows = bench_ops(_model_files(args.model), buffer=buffer, seconds=args.seconds, rounds=args.rounds,
+    buffers = [0 if n == "auto" else n for n in parse_sizes(args.buffer_sizes, "--buffer-sizes", words=("auto",))]
+    rows = bench_ops(_model_files(args.model), buffers=buffers, seconds=args.seconds, rounds=args.rounds,
                      progress=lambda s: print(f"[bench] {s}", file=sys.stderr, flush=True))
     text = table(rows)
     if args.markdown:
         command = " ".join(["nnplug bench ops"] + [f"--model {m}" for m in (args.model or [])]
-                           + [f"--buffer {args.buffer}", f"--seconds {args.seconds:g}", f"--rounds {args.rounds}"])
+                           + [f"--buffer-sizes {args.buffer_sizes}", f"--seconds {args.seconds:g}",
+                              f"--rounds {args.rounds}"])
         with open(args.markdown, "w") as f:
             f.write(f"`{command}` ({_load()} before the run)\n\n{text}\n")
     print(text)

@@ -862,11 +862,16 @@ class _Converter:
         return out
 
     def _inline_pointwise(self) -> None:
-        """Stateless activation modules become plain function calls in the graph (the same op,
-        so the same bits): the streaming module holds no module objects it does not need, and
-        runs so in Python too. (Export then inlines every remaining call of the scripted file:
-        `nnplug.export.pipeline.inline_calls`.)"""
+        """Stateless activation modules, and functional activations with a Python wrapper, become
+        direct calls of their builtin op (the same op, so the same bits). A scripted model run as
+        the plugin runs it (graph optimizer off) opens an interpreter frame for every submodule
+        or wrapper call. (Export inlines the calls inside each layer: `inline_calls` in
+        `nnplug.export.pipeline`.)"""
         for node in list(self.graph.nodes):
+            call = _as_builtin_call(node)
+            if call is not None:
+                node.target, node.args, node.kwargs = call
+                continue
             if node.op != "call_module" or node.target.startswith("stateful.") or len(node.args) != 1 or node.kwargs:
                 continue
             call = _as_function(self.modules[node.target])
@@ -984,18 +989,38 @@ def _as_function(module: nn.Module) -> Optional[tuple]:
     if exact is nn.ReLU and not module.inplace:
         return torch.relu, {}
     if exact is nn.LeakyReLU and not module.inplace:
-        return F.leaky_relu, {"negative_slope": float(module.negative_slope)}
+        return torch._C._nn.leaky_relu, {"negative_slope": float(module.negative_slope)}
     if exact is nn.Tanh:
         return torch.tanh, {}
     if exact is nn.Sigmoid:
         return torch.sigmoid, {}
     if exact is nn.SiLU and not module.inplace:
-        return F.silu, {}
+        return torch._C._nn.silu, {}
     if exact is nn.GELU:
         return F.gelu, {"approximate": module.approximate}
     if exact is nn.ELU and not module.inplace:
-        return F.elu, {"alpha": float(module.alpha)}
+        return torch._C._nn.elu, {"alpha": float(module.alpha)}
     return None
+
+
+# Functional activations that TorchScript compiles as calls of their Python wrappers (an
+# interpreter frame each, with the graph optimizer off): the builtin op each wrapper calls when
+# not in place (the same op, so the same bits), and the position of the wrapper's `inplace`.
+_WRAPPED_BUILTINS = {F.leaky_relu: (torch._C._nn.leaky_relu, 2), F.silu: (torch._C._nn.silu, 1),
+                     F.elu: (torch._C._nn.elu, 2)}
+
+
+def _as_builtin_call(node: fx.Node) -> Optional[tuple]:
+    """(builtin, args, kwargs) calling the same op as the functional activation `node` without its
+    Python wrapper, or None (another op, in place, or arguments the builtin names otherwise)."""
+    if node.op != "call_function" or node.target not in _WRAPPED_BUILTINS:
+        return None
+    builtin, inplace_at = _WRAPPED_BUILTINS[node.target]
+    kwargs = dict(node.kwargs)
+    inplace = kwargs.pop("inplace", node.args[inplace_at] if len(node.args) > inplace_at else False)
+    if inplace is not False or "input" in kwargs:
+        return None
+    return builtin, tuple(node.args[:inplace_at]), kwargs
 
 
 def _fetch_attr(root: nn.Module, target: str):
