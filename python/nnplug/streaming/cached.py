@@ -121,6 +121,9 @@ class CachedConv1d(_PastSamples):
     samples of every buffer are never read (a kernel shorter than its stride) and are
     dropped instead."""
 
+    # TorchScript reads `Final` from each class's own annotations, not its base's
+    cache_len: Final[int]
+    own_cache: Final[bool]
     skip: Final[int]
     stride: Final[int]
     dilation: Final[int]
@@ -264,6 +267,8 @@ class CachedConvTranspose1d(_PastSamples):
     and works for any kernel, stride, dilation and padding: padding only decides which
     output sample comes first, i.e. the delay (`delay_in * stride + padding`)."""
 
+    cache_len: Final[int]      # (see CachedConv1d)
+    own_cache: Final[bool]
     stride: Final[int]
     dilation: Final[int]
     groups: Final[int]
@@ -421,6 +426,9 @@ class CachedConvTranspose1d(_PastSamples):
 
 class Delay(_PastSamples):
     """A pure delay line of `samples` samples: aligns a path with a slower parallel one."""
+
+    cache_len: Final[int]      # (see CachedConv1d)
+    own_cache: Final[bool]
 
     def __init__(self, samples: int):
         if samples <= 0:
