@@ -175,6 +175,9 @@ class DawDreamerHost(Host):
             raise ValueError("DawDreamer renders at one fixed block size (no block-size sequence)")
         x = np.ascontiguousarray(x, dtype=np.float32)
         total = x.shape[1]
+        # The last render's instance goes first: its worker thread may still be finishing a model
+        # call, whose draws from torch's generator must not overlap the new instance's load.
+        self._last = None
         s = self._last = self.session(int(block), x)
         y, timing = s.render(total, seed)
         self.last_seconds = timing.wall
