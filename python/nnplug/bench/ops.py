@@ -1,10 +1,10 @@
 """`nnplug bench ops`: what one model call costs the TorchScript interpreter, run as the plugin
 runs it (`nnplug.runtime.plugin_execution`: one thread, graph optimizer off).
 
-For each file: the tensor ops one call dispatches from the interpreter (aten and quantized ops
-at the top of torch.profiler's tree; the ops those call inside are not counted), the method and
-function frames it opens, and the CPU seconds per second of audio at the model buffer N on
-batch 1, timed without the profiler. At a small model's buffer sizes every op costs more than its
+For each file: the seconds `torch.jit.load` takes (it compiles the file's code), the tensor ops
+one call dispatches from the interpreter (aten and quantized ops at the top of torch.profiler's
+tree; the ops those call inside are not counted), the method and function frames it opens, and
+the CPU seconds per second of audio at the model buffer N on batch 1, timed without the profiler. At a small model's buffer sizes every op costs more than its
 arithmetic; at a large model's, the weight-reading products dominate and the rest is overhead.
 The files' timing rounds are interleaved and the median kept, so the ratios between files
 measured in one run hold on a noisy machine.
@@ -23,8 +23,8 @@ OP_PREFIXES = ("aten::", "quantized::")
 @dataclass
 class OpsRow:
     name: str
-    path: str
     buffer: int
+    load_seconds: float             # torch.jit.load of the file
     ops: float                      # top-level tensor ops per call
     frames: float                   # method/function frames per call
     top: Dict[str, float]           # the most frequent ops, per call
@@ -46,7 +46,9 @@ class _Model:
         from nnplug import contract
         facts = contract.read(path)
         self.path, self.sample_rate = path, float(facts.sample_rate or 44100)
+        start = time.perf_counter()
         self.module = torch.jit.load(str(path), map_location="cpu").eval()
+        self.load_seconds = time.perf_counter() - start
         self.n = contract.buffer_size(str(buffer) if buffer else "Auto", facts.ratio)
         self.x = 0.1 * torch.randn(1, max(facts.in_channels, 1), self.n, generator=torch.Generator().manual_seed(0))
         self.forward = self.module.forward
@@ -83,7 +85,7 @@ def bench_ops(paths: Sequence[Path], buffers: Sequence[int] = (0,), seconds: flo
             for _ in range(5):                      # first calls: packing, allocator warm-up
                 m.forward(m.x)
             ops, frames, top = _profile(m)
-            rows.append(OpsRow(m.path.stem, str(m.path), m.n, ops, frames, top))
+            rows.append(OpsRow(m.path.stem, m.n, m.load_seconds, ops, frames, top))
         for r in range(rounds):
             for m, row in zip(models, rows):
                 progress(f"round {r + 1}/{rounds}: {m.path.name}")
@@ -97,12 +99,12 @@ def bench_ops(paths: Sequence[Path], buffers: Sequence[int] = (0,), seconds: flo
 
 def table(rows: Sequence[OpsRow]) -> str:
     first = rows[0]
-    lines = ["| model | N | ops per call | frames per call | CPU s per s (median, rounds) | CPU vs first |",
-             "|---|---:|---:|---:|---|---:|"]
+    lines = ["| model | load s | N | ops per call | frames per call | CPU s per s (median, rounds) | CPU vs first |",
+             "|---|---:|---:|---:|---:|---|---:|"]
     for r in rows:
         spread = " ".join(f"{c:.4f}" for c in r.cpu)
-        lines.append(f"| {r.name} | {r.buffer} | {r.ops:.0f} | {r.frames:.0f} | {r.cpu_median:.4f} ({spread}) | "
-                     f"{r.cpu_median / first.cpu_median:.2f}x |")
+        lines.append(f"| {r.name} | {r.load_seconds:.2f} | {r.buffer} | {r.ops:.0f} | {r.frames:.0f} | "
+                     f"{r.cpu_median:.4f} ({spread}) | {r.cpu_median / first.cpu_median:.2f}x |")
     return "\n".join(lines)
 
 

@@ -208,8 +208,9 @@ def run_flops(args: argparse.Namespace) -> int:
 def register_ops(which: argparse._SubParsersAction) -> None:
     p = which.add_parser("ops", help="tensor ops and interpreter frames per model call, and CPU time, as the "
                                      "plugin runs a file",
-                         description="For each model file, run as the plugin runs it (one thread, TorchScript's "
-                                     "graph optimizer off) at model buffer N on batch 1: the tensor ops one call "
+                         description="For each model file: the seconds torch.jit.load takes; then, run as the "
+                                     "plugin runs it (one thread, TorchScript's graph optimizer off) at model buffer "
+                                     "N on batch 1: the tensor ops one call "
                                      "dispatches, the method/function frames it opens, and CPU seconds per second "
                                      "of audio (interleaved rounds, median; the last column is the ratio to the "
                                      "first model, measured in this run).")
